@@ -1,1 +1,23 @@
-//! Placeholder: this crate is being written; see the workspace README.
+//! Everything between a remote object on a Wendelin server and a lazy
+//! [`signal::Source`] of samples: the byte-range abstraction, WAV and raw
+//! sample decoding, fluentd frame streams, the cached seekable
+//! [`BigFileReader`], and the blocking HTTP client of the Wendelin object
+//! server.
+//!
+//! Nothing here knows about Jupyter; the kernel binds these types to the
+//! notebook language. Every decoder reads through [`ByteRange`], so it is
+//! tested on memory and files the same way it runs over HTTP.
+
+mod channel;
+mod encoding;
+mod error;
+mod range;
+mod samples;
+mod wav;
+
+pub use channel::{ChannelSource, FrameLayout, PIECE_BYTES};
+pub use encoding::{SampleEncoding, SampleKind, a_law_to_linear, mu_law_to_linear};
+pub use error::ReaderError;
+pub use range::{ByteRange, FileObject, MemoryObject, read_exact_at};
+pub use samples::RawSamples;
+pub use wav::{Container, HEADER_WINDOW, WavFile, WavFormat};
