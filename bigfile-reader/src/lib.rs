@@ -11,6 +11,7 @@
 mod channel;
 mod encoding;
 mod error;
+mod fluentd;
 mod range;
 mod samples;
 mod wav;
@@ -18,6 +19,7 @@ mod wav;
 pub use channel::{ChannelSource, FrameLayout, PIECE_BYTES};
 pub use encoding::{SampleEncoding, SampleKind, a_law_to_linear, mu_law_to_linear};
 pub use error::ReaderError;
+pub use fluentd::FluentdStream;
 pub use range::{ByteRange, FileObject, MemoryObject, read_exact_at};
 pub use samples::RawSamples;
 pub use wav::{Container, HEADER_WINDOW, WavFile, WavFormat};
