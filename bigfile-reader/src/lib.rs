@@ -8,18 +8,24 @@
 //! notebook language. Every decoder reads through [`ByteRange`], so it is
 //! tested on memory and files the same way it runs over HTTP.
 
+mod cache;
 mod channel;
 mod encoding;
 mod error;
 mod fluentd;
 mod range;
+mod reader;
 mod samples;
 mod wav;
 
+pub use cache::{CacheOptions, CacheStatistics, CachedRange};
 pub use channel::{ChannelSource, FrameLayout, PIECE_BYTES};
 pub use encoding::{SampleEncoding, SampleKind, a_law_to_linear, mu_law_to_linear};
 pub use error::ReaderError;
 pub use fluentd::FluentdStream;
 pub use range::{ByteRange, FileObject, MemoryObject, read_exact_at};
+pub use reader::{
+    BigFileReader, DEFAULT_DATA_LIMIT, Format, ReaderOptions, StreamBytes, StreamChunks,
+};
 pub use samples::RawSamples;
 pub use wav::{Container, HEADER_WINDOW, WavFile, WavFormat};
