@@ -1,1 +1,38 @@
-//! Placeholder: this crate is being written; see the workspace README.
+//! Spectral analysis of signals larger than memory: full-length FFTs
+//! (`rfft`, `fft`) that run in memory when they fit the budget and as a
+//! four-step transform over memory-mapped scratch files when they do not,
+//! and streaming Welch and spectrogram estimators that agree with scipy.
+//!
+//! Samples come from the `signal` crate's `Source` / `ComplexSource`;
+//! results are typed values (`Spectrum`, `Psd`, `Spectrogram`) that read
+//! back as sources, summarise themselves in one line and export as Data
+//! Array bytes. Long work reports through `signal::Progress` and stops
+//! when it is cancelled, removing its scratch files. This crate knows
+//! nothing of HTTP or Jupyter: the kernel binds it to the notebook.
+
+mod budget;
+mod detrend;
+mod error;
+mod export;
+mod fft;
+mod four_step;
+mod plan;
+mod scratch;
+mod segments;
+mod spectrogram;
+mod spectrum;
+mod welch;
+mod window;
+
+pub use budget::{MemoryBudget, human_bytes};
+pub use detrend::Detrend;
+pub use error::SpectralError;
+pub use export::{DataArrayExport, Dtype};
+pub use fft::{AsComplex, FftOptions, fft, fits_in_memory, rfft};
+pub use four_step::FourStepShape;
+pub use plan::{Direction, complex_plan, real_forward_plan, real_inverse_plan};
+pub use segments::DEFAULT_NPERSEG;
+pub use spectrogram::{Spectrogram, SpectrogramOptions, SpectrogramValues, spectrogram};
+pub use spectrum::{FrequencyAxis, Peak, Spectrum, SpectrumKind, SpectrumValues, collect};
+pub use welch::{Average, Psd, Scaling, WelchOptions, median_bias, welch};
+pub use window::Window;

@@ -1,0 +1,333 @@
+//! `rfft` and `fft` of a whole signal, any length: in memory with the
+//! cached rustfft / realfft plans when the transform fits the memory
+//! budget, out of core through the four-step transform otherwise.
+//!
+//! Results are unnormalised like numpy's default (`norm="backward"`), and
+//! `n` pads with zeros or truncates as numpy's `n` does. This module
+//! decides where a transform runs; the algorithms live in `plan.rs` and
+//! `four_step.rs`, the result type in `spectrum.rs`.
+
+use std::path::PathBuf;
+
+use num_complex::Complex64;
+use signal::{ComplexSource, DEFAULT_CHUNK_LEN, Progress, SignalError, Source, SourceInfo};
+
+use crate::four_step::{self, FourStepShape};
+use crate::plan::{Direction, complex_plan, real_forward_plan};
+use crate::spectrum::{Spectrum, SpectrumKind, Storage};
+use crate::{MemoryBudget, SpectralError};
+
+/// Bytes per sample an in-memory real transform holds: the input, the
+/// output (half as many complex values) and realfft's scratch.
+const REAL_BYTES_PER_SAMPLE: u64 = 24;
+
+/// Bytes per sample an in-memory complex transform holds: the buffer and
+/// rustfft's scratch.
+const COMPLEX_BYTES_PER_SAMPLE: u64 = 32;
+
+/// Options of [`rfft`] and [`fft`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FftOptions {
+    /// Transform length: the signal is zero-padded or truncated to it, as
+    /// numpy's `n`. Default: the signal's length.
+    pub n: Option<u64>,
+    /// Memory the transform may hold; beyond it, it runs out of core.
+    /// Default: a quarter of the machine's memory.
+    pub budget: MemoryBudget,
+    /// Where scratch files go. Default: `std::env::temp_dir()`.
+    pub scratch_dir: Option<PathBuf>,
+    /// Samples per second, overriding the source's; frequencies are in
+    /// cycles per sample when neither is known.
+    pub sample_rate: Option<f64>,
+}
+
+impl FftOptions {
+    /// The transform length for a signal of `source_len` samples.
+    ///
+    /// # Errors
+    /// [`SpectralError::InvalidOption`] for `n` 0, and
+    /// [`SpectralError::EmptySignal`] for an empty signal without `n`.
+    pub fn transform_len(&self, source_len: u64) -> Result<u64, SpectralError> {
+        match self.n {
+            Some(0) => Err(SpectralError::invalid("n", 0, "n >= 1")),
+            Some(n) => Ok(n),
+            None if source_len == 0 => Err(SpectralError::EmptySignal { what: "fft input" }),
+            None => Ok(source_len),
+        }
+    }
+
+    /// The scratch directory to use.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.scratch_dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+
+    fn sample_rate_for(&self, info: &SourceInfo) -> Result<Option<f64>, SpectralError> {
+        let rate = self.sample_rate.or(info.sample_rate);
+        if let Some(rate) = rate
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            return Err(SpectralError::invalid(
+                "sample rate",
+                rate,
+                "a positive number of hertz",
+            ));
+        }
+        Ok(rate)
+    }
+}
+
+/// True when a transform of `len` samples runs in memory under `options`.
+pub fn fits_in_memory(len: u64, real: bool, options: &FftOptions) -> bool {
+    let per_sample = if real {
+        REAL_BYTES_PER_SAMPLE
+    } else {
+        COMPLEX_BYTES_PER_SAMPLE
+    };
+    len.saturating_mul(per_sample) <= options.budget.bytes()
+}
+
+/// The one-sided spectrum of a real signal, `len / 2 + 1` bins, as
+/// `numpy.fft.rfft(x, n)`.
+///
+/// # Errors
+/// Bad options, a read error, [`SpectralError::Unsplittable`] when the
+/// transform fits neither memory nor a four-step split, a scratch-file
+/// error, or `Cancelled` (scratch files are then removed).
+pub fn rfft(
+    source: &dyn Source,
+    options: &FftOptions,
+    progress: &dyn Progress,
+) -> Result<Spectrum, SpectralError> {
+    let info = source.info();
+    let len = options.transform_len(info.len)?;
+    let sample_rate = options.sample_rate_for(&info)?;
+    let kind = SpectrumKind::OneSided;
+
+    let storage = if fits_in_memory(len, true, options) {
+        Storage::Memory(rfft_in_memory(source, len, progress)?)
+    } else {
+        Storage::Scratch(rfft_out_of_core(source, len, options, progress)?)
+    };
+    Ok(Spectrum::new(kind, len, sample_rate, info.units, storage))
+}
+
+/// The two-sided spectrum of a complex signal, `len` bins in numpy's
+/// order (0, positive, then negative frequencies), as
+/// `numpy.fft.fft(x, n)`. For a real signal wrap it in [`AsComplex`].
+///
+/// # Errors
+/// As [`rfft`].
+pub fn fft(
+    source: &dyn ComplexSource,
+    options: &FftOptions,
+    progress: &dyn Progress,
+) -> Result<Spectrum, SpectralError> {
+    let info = source.info();
+    let len = options.transform_len(info.len)?;
+    let sample_rate = options.sample_rate_for(&info)?;
+
+    let storage = if fits_in_memory(len, false, options) {
+        Storage::Memory(fft_in_memory(source, len, progress)?)
+    } else {
+        let shape = FourStepShape::plan(len, options.budget)?;
+        let mut read = |start, out: &mut [Complex64]| read_padded_complex(source, start, out);
+        let total = 2 * len;
+        let file = four_step::transform(
+            &shape,
+            &mut read,
+            len,
+            &options.scratch_dir(),
+            progress,
+            total,
+        )?;
+        Storage::Scratch(file)
+    };
+    Ok(Spectrum::new(
+        SpectrumKind::TwoSided,
+        len,
+        sample_rate,
+        info.units,
+        storage,
+    ))
+}
+
+fn rfft_in_memory(
+    source: &dyn Source,
+    len: u64,
+    progress: &dyn Progress,
+) -> Result<Vec<Complex64>, SpectralError> {
+    let mut input = vec![0.0; len as usize];
+    progress.phase("reading");
+    for start in (0..input.len()).step_by(DEFAULT_CHUNK_LEN) {
+        progress.check()?;
+        let end = (start + DEFAULT_CHUNK_LEN).min(input.len());
+        read_padded_real(source, start as u64, &mut input[start..end])?;
+        progress.advance(end as u64, len);
+    }
+
+    progress.phase("transform");
+    let plan = real_forward_plan(len as usize);
+    let mut output = plan.make_output_vec();
+    let mut scratch = plan.make_scratch_vec();
+    plan.process_with_scratch(&mut input, &mut output, &mut scratch)
+        .map_err(|error| SignalError::read(format!("realfft: {error}")))?;
+    Ok(output)
+}
+
+fn fft_in_memory(
+    source: &dyn ComplexSource,
+    len: u64,
+    progress: &dyn Progress,
+) -> Result<Vec<Complex64>, SpectralError> {
+    let mut buffer = vec![Complex64::default(); len as usize];
+    progress.phase("reading");
+    for start in (0..buffer.len()).step_by(DEFAULT_CHUNK_LEN) {
+        progress.check()?;
+        let end = (start + DEFAULT_CHUNK_LEN).min(buffer.len());
+        read_padded_complex(source, start as u64, &mut buffer[start..end])?;
+        progress.advance(end as u64, len);
+    }
+
+    progress.phase("transform");
+    let plan = complex_plan(len as usize, Direction::Forward);
+    let mut scratch = vec![Complex64::default(); plan.get_inplace_scratch_len()];
+    plan.process_with_scratch(&mut buffer, &mut scratch);
+    Ok(buffer)
+}
+
+/// An even length packs sample pairs into a half-length complex transform
+/// and unpacks; an odd one runs as a complex transform of real input.
+fn rfft_out_of_core(
+    source: &dyn Source,
+    len: u64,
+    options: &FftOptions,
+    progress: &dyn Progress,
+) -> Result<crate::scratch::ScratchFile, SpectralError> {
+    let dir = options.scratch_dir();
+    let bins = len / 2 + 1;
+    let shape = four_step::plan_real(len, options.budget)?;
+    if len % 2 == 1 {
+        let mut line = Vec::new();
+        let mut read = |start: u64, out: &mut [Complex64]| {
+            line.resize(out.len(), 0.0);
+            read_padded_real(source, start, &mut line)?;
+            out.iter_mut()
+                .zip(&line)
+                .for_each(|(z, x)| *z = Complex64::new(*x, 0.0));
+            Ok(())
+        };
+        return four_step::transform(&shape, &mut read, bins, &dir, progress, 2 * len);
+    }
+
+    let half = len / 2;
+    let mut pairs = Vec::new();
+    let mut read = |start: u64, out: &mut [Complex64]| {
+        pairs.resize(2 * out.len(), 0.0);
+        read_padded_real(source, 2 * start, &mut pairs)?;
+        for (z, pair) in out.iter_mut().zip(pairs.chunks_exact(2)) {
+            *z = Complex64::new(pair[0], pair[1]);
+        }
+        Ok(())
+    };
+    let total = 3 * half + 1;
+    let packed = four_step::transform(&shape, &mut read, half, &dir, progress, total)?;
+    let block = (options.budget.bytes() / 64).max(1024) as usize;
+    four_step::unpack_real(&packed, half, &dir, block, progress, 2 * half, total)
+}
+
+/// Samples `start ..` of `source`, zeros past its end.
+fn read_padded_real(source: &dyn Source, start: u64, out: &mut [f64]) -> Result<(), SpectralError> {
+    let available = source.len().saturating_sub(start).min(out.len() as u64) as usize;
+    if available > 0 {
+        source.read_into(start, &mut out[..available])?;
+    }
+    out[available..].fill(0.0);
+    Ok(())
+}
+
+/// As [`read_padded_real`], for complex sources.
+fn read_padded_complex(
+    source: &dyn ComplexSource,
+    start: u64,
+    out: &mut [Complex64],
+) -> Result<(), SpectralError> {
+    let available = source.len().saturating_sub(start).min(out.len() as u64) as usize;
+    if available > 0 {
+        source.read_into(start, &mut out[..available])?;
+    }
+    out[available..].fill(Complex64::default());
+    Ok(())
+}
+
+/// A real source seen as complex with zero imaginary parts, for [`fft`]
+/// of real data (numpy's `fft(x)` with a real `x`).
+pub struct AsComplex<S>(pub S);
+
+impl<S: Source> ComplexSource for AsComplex<S> {
+    fn info(&self) -> SourceInfo {
+        self.0.info()
+    }
+
+    fn read_into(&self, start: u64, buffer: &mut [Complex64]) -> Result<(), SignalError> {
+        let mut real = vec![0.0; buffer.len()];
+        self.0.read_into(start, &mut real)?;
+        buffer
+            .iter_mut()
+            .zip(real)
+            .for_each(|(z, x)| *z = Complex64::new(x, 0.0));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signal::{RealVector, Silent};
+
+    #[test]
+    fn n_pads_with_zeros_and_truncates() {
+        let source = RealVector::new(vec![1.0, 2.0, 3.0]);
+        let padded = FftOptions {
+            n: Some(5),
+            ..FftOptions::default()
+        };
+        let spectrum = rfft(&source, &padded, &Silent).unwrap();
+        assert_eq!(spectrum.len(), 3);
+        assert_eq!(spectrum.bin(0).unwrap(), Complex64::new(6.0, 0.0));
+
+        let truncated = FftOptions {
+            n: Some(2),
+            ..FftOptions::default()
+        };
+        let spectrum = rfft(&source, &truncated, &Silent).unwrap();
+        assert_eq!(spectrum.bin(0).unwrap(), Complex64::new(3.0, 0.0));
+        assert_eq!(spectrum.bin(1).unwrap(), Complex64::new(-1.0, 0.0));
+    }
+
+    #[test]
+    fn an_empty_signal_or_zero_n_is_refused() {
+        let empty = RealVector::new(Vec::new());
+        let error = rfft(&empty, &FftOptions::default(), &Silent).unwrap_err();
+        assert!(error.to_string().contains("the signal is empty"), "{error}");
+
+        let zero = FftOptions {
+            n: Some(0),
+            ..FftOptions::default()
+        };
+        let error = rfft(&RealVector::new(vec![1.0]), &zero, &Silent).unwrap_err();
+        assert_eq!(error.to_string(), "n 0 is not valid; use n >= 1");
+    }
+
+    #[test]
+    fn a_negative_sample_rate_is_refused() {
+        let options = FftOptions {
+            sample_rate: Some(-1.0),
+            ..FftOptions::default()
+        };
+        let error = rfft(&RealVector::new(vec![1.0; 4]), &options, &Silent).unwrap_err();
+        assert!(
+            error.to_string().starts_with("sample rate -1 is not valid"),
+            "{error}"
+        );
+    }
+}

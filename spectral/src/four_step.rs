@@ -1,0 +1,470 @@
+//! The out-of-core FFT: Bailey's four-step transform over memory-mapped
+//! scratch files (reference spectral-and-plotting.md §1).
+//!
+//! A length L = N1·N2 is seen as N1 rows of N2 samples. Pass one reads
+//! slabs of columns (one range read per row), does the N1-point column
+//! FFTs, multiplies by the twiddles ω_L^(n2·k1) and writes each slab to
+//! scratch file A, row by row. Pass two reads groups of rows back from A
+//! (one contiguous range per slab), does the N2-point row FFTs and writes
+//! the results to the output file in natural order, X[k1 + N1·k2]. The
+//! input is read once; A is written once and read once.
+//!
+//! A real transform of even length packs pairs of samples into one
+//! complex value, transforms half the length and unpacks in a third pass
+//! over the (half-size) result; an odd real length is transformed as
+//! complex. This module knows nothing of where the samples come from: it
+//! takes a reader closure.
+
+use std::f64::consts::PI;
+use std::path::Path;
+
+use num_complex::Complex64;
+use signal::Progress;
+
+use crate::budget::human_bytes;
+use crate::plan::{Direction, complex_plan};
+use crate::scratch::{COMPLEX_BYTES, ScratchFile};
+use crate::{MemoryBudget, SpectralError};
+
+/// How many bytes of budget per sample of the longer factor a split
+/// needs: a row group of at least one row, its FFT scratch and plan, with
+/// room to spare (four buffers of that row, twice).
+const BYTES_PER_FACTOR_SAMPLE: u64 = 256;
+
+/// Reads complex samples `start .. start + out.len()` of the transform's
+/// input (already padded or truncated).
+pub(crate) type ComplexReader<'a> =
+    dyn FnMut(u64, &mut [Complex64]) -> Result<(), SpectralError> + 'a;
+
+/// How a length is split and how much of it each pass holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FourStepShape {
+    /// The transform length L = rows · columns.
+    pub len: u64,
+    /// N1: the column FFT length.
+    pub rows: usize,
+    /// N2: the row FFT length, at least `rows`.
+    pub columns: usize,
+    /// Columns per slab of pass one.
+    pub slab_columns: usize,
+    /// Rows per group of pass two.
+    pub group_rows: usize,
+    /// Bytes of output mapped at once in pass two.
+    pub window_bytes: u64,
+}
+
+impl FourStepShape {
+    /// Splits `len` into the most nearly square factors and sizes the
+    /// passes so that each holds about a quarter of `budget`.
+    ///
+    /// # Errors
+    /// [`SpectralError::Unsplittable`] when the longer factor does not fit
+    /// (a prime length, or one with a large prime factor), saying which
+    /// padded length or which budget would work.
+    pub fn plan(len: u64, budget: MemoryBudget) -> Result<Self, SpectralError> {
+        let (rows, columns) = nearly_square_factors(len);
+        if columns * BYTES_PER_FACTOR_SAMPLE > budget.bytes() {
+            return Err(unsplittable(len, budget, columns, false));
+        }
+        let quarter = budget.bytes() / 4;
+        let slab_columns = (quarter / (rows * COMPLEX_BYTES)).clamp(1, columns);
+        let group_rows = (quarter / (columns * COMPLEX_BYTES)).clamp(1, rows);
+
+        Ok(Self {
+            len,
+            rows: rows as usize,
+            columns: columns as usize,
+            slab_columns: slab_columns as usize,
+            group_rows: group_rows as usize,
+            window_bytes: quarter.max(rows * COMPLEX_BYTES),
+        })
+    }
+}
+
+/// The shape of the complex transform behind a real one of length `len`:
+/// half the length when even (pairs packed), the length itself when odd.
+///
+/// # Errors
+/// As [`FourStepShape::plan`], worded for the real length.
+pub fn plan_real(len: u64, budget: MemoryBudget) -> Result<FourStepShape, SpectralError> {
+    let packed = len.is_multiple_of(2);
+    let complex_len = if packed { len / 2 } else { len };
+    FourStepShape::plan(complex_len, budget).map_err(|error| match error {
+        SpectralError::Unsplittable { .. } => {
+            let (_, columns) = nearly_square_factors(complex_len);
+            unsplittable(len, budget, columns, packed)
+        }
+        other => other,
+    })
+}
+
+/// (N1, N2) with N1 ≤ N2, N1 the largest divisor not above √len.
+fn nearly_square_factors(len: u64) -> (u64, u64) {
+    let mut rows = (len as f64).sqrt() as u64;
+    while rows * rows > len {
+        rows -= 1;
+    }
+    while rows > 1 && !len.is_multiple_of(rows) {
+        rows -= 1;
+    }
+    let rows = rows.max(1);
+    (rows, len / rows)
+}
+
+/// The error for a length whose longer factor (`columns`, of the packed
+/// half when `packed`) does not fit, with what would.
+fn unsplittable(len: u64, budget: MemoryBudget, columns: u64, packed: bool) -> SpectralError {
+    let mebibyte = 1 << 20;
+    let needed = (columns * BYTES_PER_FACTOR_SAMPLE).div_ceil(mebibyte) * mebibyte;
+    let padded = len.next_power_of_two();
+    let padded_complex = if packed { padded / 2 } else { padded };
+    let (_, padded_columns) = nearly_square_factors(padded_complex);
+    let mut suggestion = String::new();
+    if padded != len && padded_columns * BYTES_PER_FACTOR_SAMPLE <= budget.bytes() {
+        suggestion.push_str(&format!("use n: {padded} to zero-pad it, or "));
+    }
+    suggestion.push_str(&format!(
+        "use a memory budget of at least {} (its longer factor is {columns})",
+        human_bytes(needed)
+    ));
+    SpectralError::Unsplittable {
+        len,
+        budget: budget.bytes(),
+        suggestion,
+    }
+}
+
+/// Accurate twiddles ω_L^m = exp(-2πi·m/L) from two short tables:
+/// ω^m = coarse[m / T] · fine[m % T], T a power of two near √L, so each
+/// value carries two roundings whatever m.
+struct Twiddles {
+    shift: u32,
+    mask: u64,
+    coarse: Vec<Complex64>,
+    fine: Vec<Complex64>,
+}
+
+impl Twiddles {
+    fn new(len: u64) -> Self {
+        let shift = (64 - len.leading_zeros()).div_ceil(2);
+        let step = 1u64 << shift;
+        let angle = |m: u64| {
+            let (sin, cos) = (-2.0 * PI * m as f64 / len as f64).sin_cos();
+            Complex64::new(cos, sin)
+        };
+        let fine = (0..step.min(len)).map(angle).collect();
+        let coarse = (0..len.div_ceil(step)).map(|a| angle(a * step)).collect();
+        Self {
+            shift,
+            mask: step - 1,
+            coarse,
+            fine,
+        }
+    }
+
+    fn get(&self, m: u64) -> Complex64 {
+        self.coarse[(m >> self.shift) as usize] * self.fine[(m & self.mask) as usize]
+    }
+}
+
+/// Transforms the `shape.len` complex samples that `read` yields and
+/// returns a scratch file holding the first `keep` outputs in natural
+/// order.
+///
+/// # Errors
+/// A read error, a scratch-file error, or [`SpectralError::Signal`] with
+/// `Cancelled` when `progress` asks to stop (scratch files are removed).
+pub(crate) fn transform(
+    shape: &FourStepShape,
+    read: &mut ComplexReader<'_>,
+    keep: u64,
+    dir: &Path,
+    progress: &dyn Progress,
+    total_units: u64,
+) -> Result<ScratchFile, SpectralError> {
+    tracing::debug!(?shape, keep, "four-step fft");
+    let twiddles = Twiddles::new(shape.len);
+    let columns = ScratchFile::create(dir, shape.len * COMPLEX_BYTES)?;
+
+    progress.phase("columns");
+    column_pass(shape, read, &columns, &twiddles, progress, total_units)?;
+
+    progress.phase("rows");
+    let output = ScratchFile::create(dir, keep * COMPLEX_BYTES)?;
+    row_pass(shape, &columns, &output, keep, progress, total_units)?;
+    Ok(output)
+}
+
+/// Pass one: column FFTs and twiddles, slab by slab, into `columns`
+/// where slab c0 holds its element (k1, j) at c0·N1 + k1·width + j.
+fn column_pass(
+    shape: &FourStepShape,
+    read: &mut ComplexReader<'_>,
+    columns: &ScratchFile,
+    twiddles: &Twiddles,
+    progress: &dyn Progress,
+    total_units: u64,
+) -> Result<(), SpectralError> {
+    let (rows, width_max) = (shape.rows, shape.slab_columns);
+    let fft = complex_plan(rows, Direction::Forward);
+    let mut slab = vec![Complex64::default(); rows * width_max];
+    let mut line = vec![Complex64::default(); width_max];
+    let mut scratch = vec![Complex64::default(); fft.get_inplace_scratch_len()];
+
+    for c0 in (0..shape.columns).step_by(width_max) {
+        let width = width_max.min(shape.columns - c0);
+        let slab = &mut slab[..rows * width];
+
+        // gather: one range read per row, stored column-major
+        for n1 in 0..rows {
+            progress.check()?;
+            read(
+                n1 as u64 * shape.columns as u64 + c0 as u64,
+                &mut line[..width],
+            )?;
+            for (j, value) in line[..width].iter().enumerate() {
+                slab[j * rows + n1] = *value;
+            }
+        }
+
+        fft.process_with_scratch(slab, &mut scratch);
+        apply_twiddles(slab, rows, c0, shape.len, twiddles);
+
+        // store row-major, so that pass two reads contiguous rows
+        let mut window = columns.window(
+            (c0 * rows) as u64 * COMPLEX_BYTES,
+            (width * rows) as u64 * COMPLEX_BYTES,
+        )?;
+        for k1 in 0..rows {
+            for (j, value) in line[..width].iter_mut().enumerate() {
+                *value = slab[j * rows + k1];
+            }
+            window.write_complex(k1 * width, &line[..width]);
+        }
+        progress.advance(((c0 + width) * rows) as u64, total_units);
+    }
+    Ok(())
+}
+
+/// Multiplies column j (input column n2 = c0 + j) by ω_L^(n2·k1).
+fn apply_twiddles(slab: &mut [Complex64], rows: usize, c0: usize, len: u64, twiddles: &Twiddles) {
+    for (j, column) in slab.chunks_exact_mut(rows).enumerate() {
+        let n2 = (c0 + j) as u64;
+        let mut m = 0u64;
+        for value in column.iter_mut() {
+            *value *= twiddles.get(m);
+            m += n2;
+            if m >= len {
+                m -= len;
+            }
+        }
+    }
+}
+
+/// Pass two: row FFTs, group by group, scattered into `output` in
+/// natural order; indexes at or past `keep` are dropped.
+fn row_pass(
+    shape: &FourStepShape,
+    columns: &ScratchFile,
+    output: &ScratchFile,
+    keep: u64,
+    progress: &dyn Progress,
+    total_units: u64,
+) -> Result<(), SpectralError> {
+    let (row_len, height_max) = (shape.columns, shape.group_rows);
+    let fft = complex_plan(row_len, Direction::Forward);
+    let mut group = vec![Complex64::default(); height_max * row_len];
+    let mut scratch = vec![Complex64::default(); fft.get_inplace_scratch_len()];
+
+    for r0 in (0..shape.rows).step_by(height_max) {
+        let height = height_max.min(shape.rows - r0);
+        let group = &mut group[..height * row_len];
+
+        read_row_group(shape, columns, r0, height, group, progress)?;
+        progress.check()?;
+        fft.process_with_scratch(group, &mut scratch);
+        write_row_group(shape, output, keep, r0, height, group, progress)?;
+
+        let done = shape.len + ((r0 + height) * row_len) as u64;
+        progress.advance(done, total_units);
+    }
+    Ok(())
+}
+
+/// Rows r0 .. r0 + height of the twiddled matrix, from every slab.
+fn read_row_group(
+    shape: &FourStepShape,
+    columns: &ScratchFile,
+    r0: usize,
+    height: usize,
+    group: &mut [Complex64],
+    progress: &dyn Progress,
+) -> Result<(), SpectralError> {
+    let row_len = shape.columns;
+    for c0 in (0..row_len).step_by(shape.slab_columns) {
+        progress.check()?;
+        let width = shape.slab_columns.min(row_len - c0);
+        let start = (c0 * shape.rows + r0 * width) as u64;
+        let window = columns.window(
+            start * COMPLEX_BYTES,
+            (height * width) as u64 * COMPLEX_BYTES,
+        )?;
+        for i in 0..height {
+            let row = &mut group[i * row_len + c0..i * row_len + c0 + width];
+            window.read_complex(i * width, row);
+        }
+    }
+    Ok(())
+}
+
+/// Writes X[k1 + N1·k2] for k1 in r0 .. r0 + height, through bounded
+/// windows of the output.
+fn write_row_group(
+    shape: &FourStepShape,
+    output: &ScratchFile,
+    keep: u64,
+    r0: usize,
+    height: usize,
+    group: &[Complex64],
+    progress: &dyn Progress,
+) -> Result<(), SpectralError> {
+    let rows = shape.rows as u64;
+    let per_window = (shape.window_bytes / (rows * COMPLEX_BYTES)).max(1) as usize;
+    let mut gathered = vec![Complex64::default(); height];
+
+    for first_k2 in (0..shape.columns).step_by(per_window) {
+        let window_start = first_k2 as u64 * rows;
+        if window_start >= keep {
+            break;
+        }
+        progress.check()?;
+        let last_k2 = (first_k2 + per_window).min(shape.columns);
+        let window_end = (last_k2 as u64 * rows).min(keep);
+        let mut window = output.window(
+            window_start * COMPLEX_BYTES,
+            (window_end - window_start) * COMPLEX_BYTES,
+        )?;
+
+        for k2 in first_k2..last_k2 {
+            let first = k2 as u64 * rows + r0 as u64;
+            if first >= keep {
+                break;
+            }
+            let count = (height as u64).min(keep - first) as usize;
+            for (i, value) in gathered[..count].iter_mut().enumerate() {
+                *value = group[i * shape.columns + k2];
+            }
+            window.write_complex((first - window_start) as usize, &gathered[..count]);
+        }
+    }
+    Ok(())
+}
+
+/// Pass three of an even real transform of length 2M: from Z, the
+/// M-point transform of z[m] = x[2m] + i·x[2m+1], the M + 1 bins
+/// X[k] = E[k] + ω_2M^k·O[k], with E[k] = (Z[k] + conj Z[M−k]) / 2 and
+/// O[k] = (Z[k] − conj Z[M−k]) / 2i.
+///
+/// # Errors
+/// A scratch-file error, or `Cancelled`.
+pub(crate) fn unpack_real(
+    packed: &ScratchFile,
+    half_len: u64,
+    dir: &Path,
+    block_len: usize,
+    progress: &dyn Progress,
+    done_before: u64,
+    total_units: u64,
+) -> Result<ScratchFile, SpectralError> {
+    progress.phase("unpacking");
+    let bins = half_len + 1;
+    let output = ScratchFile::create(dir, bins * COMPLEX_BYTES)?;
+    let twiddles = Twiddles::new(2 * half_len);
+    let block_len = block_len.max(1) as u64;
+
+    let mut first = [Complex64::default()];
+    packed.read_complex(0, &mut first)?;
+    let mut front = vec![Complex64::default(); block_len as usize];
+    let mut back = vec![Complex64::default(); block_len as usize];
+    let mut result = vec![Complex64::default(); block_len as usize];
+
+    for a in (0..bins).step_by(block_len as usize) {
+        progress.check()?;
+        let b = (a + block_len).min(bins);
+        let count = (b - a) as usize;
+
+        // Z[a .. min(b, M)] in front; Z[M + 1 - b ..= M - max(a, 1)] in back
+        let front_end = b.min(half_len);
+        packed.read_complex(a, &mut front[..(front_end - a) as usize])?;
+        let back_start = (half_len + 1).saturating_sub(b).max(1).min(half_len);
+        let back_end = half_len - a.max(1) + 1;
+        let back_count = back_end.saturating_sub(back_start) as usize;
+        packed.read_complex(back_start, &mut back[..back_count])?;
+
+        for (i, out) in result[..count].iter_mut().enumerate() {
+            let k = a + i as u64;
+            let z = if k < half_len { front[i] } else { first[0] };
+            let partner = if k == 0 || k == half_len {
+                first[0]
+            } else {
+                back[(half_len - k - back_start) as usize]
+            };
+            let even = (z + partner.conj()) * 0.5;
+            let odd = (z - partner.conj()) * Complex64::new(0.0, -0.5);
+            *out = even + twiddles.get(k) * odd;
+        }
+        output.write_complex(a, &result[..count])?;
+        progress.advance(done_before + b, total_units);
+    }
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factors_are_nearly_square() {
+        assert_eq!(nearly_square_factors(1 << 20), (1024, 1024));
+        assert_eq!(nearly_square_factors(1 << 21), (1024, 2048));
+        assert_eq!(nearly_square_factors(30375), (135, 225));
+        assert_eq!(nearly_square_factors(65537), (1, 65537));
+    }
+
+    #[test]
+    fn a_large_prime_factor_is_refused_with_what_would_work() {
+        let budget = MemoryBudget::from_bytes(1 << 20);
+        let error = FourStepShape::plan(2 * 65537, budget)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("length 131074 does not fit the memory budget of 1 MiB"),
+            "{error}"
+        );
+        assert!(error.contains("use n: 262144 to zero-pad it"), "{error}");
+        assert!(
+            error.contains("a memory budget of at least 17 MiB"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn twiddles_match_direct_evaluation() {
+        let len = 1_000_003;
+        let twiddles = Twiddles::new(len);
+        for m in [0, 1, 999, 500_001, len - 1] {
+            let angle = -2.0 * PI * m as f64 / len as f64;
+            let expected = Complex64::new(angle.cos(), angle.sin());
+            assert!((twiddles.get(m) - expected).norm() < 1e-15, "{m}");
+        }
+    }
+
+    #[test]
+    fn shape_fits_each_pass_in_a_quarter_of_the_budget() {
+        let budget = MemoryBudget::from_bytes(1 << 30);
+        let shape = FourStepShape::plan(1 << 29, budget).unwrap();
+        assert_eq!((shape.rows, shape.columns), (1 << 14, 1 << 15));
+        assert!((shape.rows * shape.slab_columns) as u64 * COMPLEX_BYTES <= 1 << 28);
+        assert!((shape.columns * shape.group_rows) as u64 * COMPLEX_BYTES <= 1 << 28);
+    }
+}
