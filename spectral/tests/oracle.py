@@ -13,7 +13,8 @@ OUTDIR/out-i.f64 as float64:
                                -> frequencies, times, then Sxx (freq-major)
 
 WINDOW is hann, hamming, blackman, boxcar or tukey:ALPHA; DETREND is
-constant, linear or none.
+constant, linear or none. A case may start with @LEN to use only the
+first LEN samples.
 """
 
 import sys
@@ -34,6 +35,9 @@ def optional_int(text):
 
 def run(case, x):
     words = case.split()
+    if words[0].startswith("@"):
+        x = x[: int(words[0][1:])]
+        words = words[1:]
     kind = words[0]
     if kind == "rfft":
         out = np.fft.rfft(x, n=optional_int(words[1]))
