@@ -1,7 +1,9 @@
 //! The input history of this kernel process: the code of every stored
 //! execution, answered as `tail`, `range` or `search` (glob with `*` and
 //! `?`), as `history_reply` wants: `[session, line, input]` triples, where
-//! the session is always 1 (this process).
+//! the session is always 1 (this process). With `output: true` the third
+//! item is `[input, output]`, the output being the result's `text/plain`
+//! or null.
 
 use serde_json::{Value, json};
 
@@ -9,12 +11,18 @@ use serde_json::{Value, json};
 #[derive(Debug, Default)]
 pub struct History {
     entries: Vec<(u64, String)>,
+    outputs: std::collections::HashMap<u64, String>,
 }
 
 impl History {
     /// Records `code` as execution `line`.
     pub fn record(&mut self, line: u64, code: &str) {
         self.entries.push((line, code.to_string()));
+    }
+
+    /// Records the `text/plain` result of execution `line`.
+    pub fn record_output(&mut self, line: u64, text: &str) {
+        self.outputs.insert(line, text.to_string());
     }
 
     /// The answer to a `history_request` content.
@@ -37,9 +45,17 @@ impl History {
                 }
                 _ => Vec::new(),
             };
+        let with_output = request
+            .get("output")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let item = |line: &u64, code: &String| match with_output {
+            true => json!([1, line, [code, self.outputs.get(line)]]),
+            false => json!([1, line, code]),
+        };
         entries
             .into_iter()
-            .map(|(line, code)| json!([1, line, code]))
+            .map(|(line, code)| item(line, code))
             .collect()
     }
 
@@ -121,6 +137,15 @@ mod tests {
             answer,
             vec![json!([1, 3, "let a = 1;"]), json!([1, 4, "a + 1"])]
         );
+    }
+
+    #[test]
+    fn output_flag_pairs_inputs_with_results() {
+        let mut history = history();
+        history.record_output(4, "2");
+        let answer = history.answer(&json!({"hist_access_type": "tail", "n": 2, "output": true}));
+        assert_eq!(answer[1], json!([1, 4, ["a + 1", "2"]]));
+        assert_eq!(answer[0], json!([1, 3, ["let a = 1;", null]]));
     }
 
     #[test]

@@ -166,6 +166,9 @@ impl Shell {
         let content = match outcome {
             Ok(bundle) => {
                 if let Some(bundle) = bundle {
+                    if store_history {
+                        self.history.record_output(count, bundle.plain());
+                    }
                     let result = json!({"execution_count": count, "data": bundle.data, "metadata": bundle.metadata});
                     self.output.publish("execute_result", result);
                 }
