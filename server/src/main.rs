@@ -1,1 +1,17 @@
-fn main() {}
+//! The `wendelin-server` binary: parses arguments, sets up logging on
+//! stderr (`RUST_LOG`, default `info`), and runs the server.
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = wendelin_server::config::Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    wendelin_server::server::run(args).await
+}
