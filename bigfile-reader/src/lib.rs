@@ -10,9 +10,11 @@
 
 mod cache;
 mod channel;
+mod client;
 mod encoding;
 mod error;
 mod fluentd;
+mod http;
 mod range;
 mod reader;
 mod samples;
@@ -20,9 +22,14 @@ mod wav;
 
 pub use cache::{CacheOptions, CacheStatistics, CachedRange};
 pub use channel::{ChannelSource, FrameLayout, PIECE_BYTES};
+pub use client::{
+    DataArray, DataNotebook, DataStream, Document, MODULES, Module, ModuleSummary, Portal,
+    Properties,
+};
 pub use encoding::{SampleEncoding, SampleKind, a_law_to_linear, mu_law_to_linear};
 pub use error::ReaderError;
 pub use fluentd::FluentdStream;
+pub use http::{ConnectOptions, HttpObject, HttpSession, normalise_base_url};
 pub use range::{ByteRange, FileObject, MemoryObject, read_exact_at};
 pub use reader::{
     BigFileReader, DEFAULT_DATA_LIMIT, Format, ReaderOptions, StreamBytes, StreamChunks,

@@ -70,3 +70,92 @@ pub fn wav_files(folder: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// The `wendelin-server` binary: `$WENDELIN_SERVER_BIN`, else the one
+/// built next to this test (`<target>/debug/wendelin-server`).
+pub fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("WENDELIN_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    profile_dir.join("wendelin-server")
+}
+
+/// A wendelin-server on a free loopback port with a throw-away data
+/// folder, stopped when dropped.
+pub struct TestServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>/erp5`.
+    pub url: String,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts the server and waits for the line that names its URL.
+    pub fn start() -> Self {
+        use std::io::BufRead;
+        let binary = server_binary();
+        assert!(
+            binary.exists(),
+            "{} is missing: run `cargo build -p wendelin-server` (same target dir) or set WENDELIN_SERVER_BIN",
+            binary.display()
+        );
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(&binary)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path().join("data"))
+            .env_remove("WENDELIN_USER")
+            .env_remove("WENDELIN_PASSWORD")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"));
+        Self {
+            url: url.to_owned(),
+            child,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback HTTP stub that answers every request with `answer`
+/// (status line, headers and body), for the behaviours of servers we do
+/// not run: a real Wendelin without our additions, a failing server, a
+/// silent one (`answer` None: accept and never answer).
+pub fn stub_server(answer: Option<&'static str>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 65536];
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+            let _ = stream.read(&mut request);
+            match answer {
+                Some(text) => {
+                    let _ = stream.write_all(text.as_bytes());
+                }
+                None => held.push(stream),
+            }
+        }
+    });
+    format!("http://127.0.0.1:{port}/erp5")
+}
