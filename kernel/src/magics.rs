@@ -50,6 +50,28 @@ pub fn split_magics(code: &str) -> (Vec<(usize, String)>, String) {
     (magics, rest.join("\n"))
 }
 
+/// The cell with the argument of `%erp5_password` replaced by stars, for
+/// everything the kernel echoes (`execute_input`, history).
+pub fn redact(code: &str) -> String {
+    if !code.contains("erp5_password") {
+        return code.to_string();
+    }
+    let lines: Vec<String> = code
+        .split('\n')
+        .map(|line| {
+            let trimmed = line.trim_start();
+            match trimmed.strip_prefix("%erp5_password") {
+                Some(rest) if !rest.trim().is_empty() => {
+                    let indent = &line[..line.len() - trimmed.len()];
+                    format!("{indent}%erp5_password ********")
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect();
+    lines.join("\n")
+}
+
 /// Runs one magic line (without its `%`).
 ///
 /// # Errors
@@ -137,6 +159,15 @@ mod tests {
             ]
         );
         assert_eq!(code, "\nlet a = 1;\n");
+    }
+
+    #[test]
+    fn password_is_redacted_from_echoes() {
+        let code = "%erp5_user bob\n  %erp5_password hunter2\nlet x = 1;";
+        assert_eq!(
+            redact(code),
+            "%erp5_user bob\n  %erp5_password ********\nlet x = 1;"
+        );
     }
 
     #[test]

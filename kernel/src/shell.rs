@@ -144,19 +144,20 @@ impl Shell {
 
     fn execute(&mut self, request: &Message) {
         let code = request.content_str("code").to_string();
+        let echoed = crate::magics::redact(&code);
         let silent = request.content_bool("silent", false);
         let store_history = request.content_bool("store_history", true) && !silent;
         let stop_on_error = request.content_bool("stop_on_error", true);
 
         if store_history {
             self.execution_count += 1;
-            self.history.record(self.execution_count, &code);
+            self.history.record(self.execution_count, &echoed);
         }
         let count = self.execution_count;
         self.output.begin(request, silent);
         self.output.publish(
             "execute_input",
-            json!({"code": code, "execution_count": count}),
+            json!({"code": echoed, "execution_count": count}),
         );
         self.session
             .context()
@@ -185,11 +186,15 @@ impl Shell {
             }
         };
         self.output.end();
+        // only what was queued before the reply is aborted: a client that
+        // waits for the reply before sending its next cell must be served
         let failed = content["status"] == "error";
+        let queued: Vec<Message> = match failed && stop_on_error {
+            true => std::iter::from_fn(|| self.requests.try_recv().ok()).collect(),
+            false => Vec::new(),
+        };
         self.reply(request, "execute_reply", content);
-        if failed && stop_on_error {
-            self.abort_queued();
-        }
+        self.abort(queued);
     }
 
     fn user_expressions(&mut self, expressions: Option<&Value>) -> Value {
@@ -217,8 +222,7 @@ impl Shell {
 
     /// Answers the executes already queued as aborted; other requests
     /// keep their turn.
-    fn abort_queued(&mut self) {
-        let queued: Vec<Message> = std::iter::from_fn(|| self.requests.try_recv().ok()).collect();
+    fn abort(&mut self, queued: Vec<Message>) {
         for request in queued {
             if request.msg_type() != "execute_request" {
                 self.pending.push_back(request);
