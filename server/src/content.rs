@@ -76,10 +76,12 @@ pub async fn get(app: &Arc<App>, document: &Document, call: &Call) -> Result<Res
         .header(header::IF_RANGE)
         .is_none_or(|value| value.trim() == tag);
 
-    if let Some(range_text) = range_header.filter(|_| if_range_matches) {
-        return ranged(document, snapshot, &range_text, &tag).await;
+    if let Some(range_text) = range_header.as_deref().filter(|_| if_range_matches) {
+        return ranged(document, snapshot, range_text, &tag).await;
     }
-    let wants_bytes = document.module == Module::Images || !call.query.is_empty();
+    // a stale If-Range asks for the whole content (RFC 9110 §13.1.5)
+    let wants_bytes =
+        document.module == Module::Images || !call.query.is_empty() || range_header.is_some();
     if !wants_bytes {
         return Ok(view_page(app, document));
     }

@@ -82,8 +82,15 @@ pub enum ServerError {
     BadBody { reason: String },
 
     /// Msgpack framing that does not parse; nothing was appended.
-    #[error("msgpack frame at byte {offset}: {reason}; nothing was appended")]
-    BadMsgpack { offset: usize, reason: String },
+    #[error(
+        "msgpack does not parse at byte {offset} (in the frame starting at byte {frame}): \
+         {reason}; nothing was appended"
+    )]
+    BadMsgpack {
+        offset: usize,
+        frame: usize,
+        reason: String,
+    },
 
     /// A catalog query that does not parse.
     #[error("search query {query:?} does not parse: {reason}")]

@@ -48,6 +48,7 @@ fn data_chunk(call: &Call, body: &[u8]) -> Result<Vec<u8>> {
 fn bytes_to_append(policy: &Document, chunk: Vec<u8>) -> Result<Vec<u8>> {
     let frames = split_frames(&chunk).map_err(|e| ServerError::BadMsgpack {
         offset: e.offset,
+        frame: e.frame,
         reason: e.reason,
     })?;
     let converts = policy
@@ -64,6 +65,7 @@ fn bytes_to_append(policy: &Document, chunk: Vec<u8>) -> Result<Vec<u8>> {
         let record_offset = frame.record.as_ptr() as usize - chunk.as_ptr() as usize;
         let payload = record_payload(frame.record).map_err(|e| ServerError::BadMsgpack {
             offset: record_offset + e.offset,
+            frame: frame.offset,
             reason: e.reason,
         })?;
         payloads.extend(payload);

@@ -27,15 +27,24 @@ pub struct Frame<'a> {
 /// A framing problem: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FramingError {
+    /// Where parsing failed.
     pub offset: usize,
+    /// Where the frame holding it starts.
+    pub frame: usize,
     pub reason: String,
 }
 
 fn error<T>(offset: usize, reason: impl Into<String>) -> Result<T, FramingError> {
     Err(FramingError {
         offset,
+        frame: offset,
         reason: reason.into(),
     })
+}
+
+/// Sets the frame start of an error.
+fn in_frame(frame: usize) -> impl Fn(FramingError) -> FramingError {
+    move |e| FramingError { frame, ..e }
 }
 
 /// What a marker says: its kind, the bytes of its length field, the payload
@@ -195,8 +204,8 @@ pub fn split_frames(body: &[u8]) -> Result<Vec<Frame<'_>>, FramingError> {
     let mut offset = 0;
 
     while offset < body.len() {
-        let end = value_end(body, offset)?;
-        let item = head(body, offset)?;
+        let end = value_end(body, offset).map_err(in_frame(offset))?;
+        let item = head(body, offset).map_err(in_frame(offset))?;
         let is_array = matches!(
             item.marker,
             Marker::FixArray(_) | Marker::Array16 | Marker::Array32
@@ -212,8 +221,8 @@ pub fn split_frames(body: &[u8]) -> Result<Vec<Frame<'_>>, FramingError> {
         }
 
         let time_at = offset + item.header;
-        check_time(body, time_at)?;
-        let record_at = value_end(body, time_at)?;
+        check_time(body, time_at).map_err(in_frame(offset))?;
+        let record_at = value_end(body, time_at).map_err(in_frame(offset))?;
         frames.push(Frame {
             offset,
             record: &body[record_at..end],
@@ -446,6 +455,7 @@ mod tests {
         let failure = split_frames(&body).unwrap_err();
 
         assert_eq!(failure.offset, 7);
+        assert_eq!(failure.frame, 5);
         assert!(failure.reason.contains("truncated"), "{}", failure.reason);
     }
 
