@@ -13,7 +13,8 @@ use num_complex::Complex64;
 use signal::{ComplexSource, DEFAULT_CHUNK_LEN, Progress, SignalError, Source, SourceInfo};
 
 use crate::four_step::{self, FourStepShape};
-use crate::plan::{Direction, complex_plan, real_forward_plan};
+use crate::packed;
+use crate::plan::{Direction, complex_plan, real_forward_plan, with_scratch};
 use crate::spectrum::{Spectrum, SpectrumKind, Storage};
 use crate::{MemoryBudget, SpectralError};
 
@@ -103,7 +104,9 @@ pub fn rfft(
     let sample_rate = options.sample_rate_for(&info)?;
     let kind = SpectrumKind::OneSided;
 
-    let storage = if fits_in_memory(len, true, options) {
+    let storage = if fits_in_memory(len, true, options) && len.is_multiple_of(2) {
+        Storage::Memory(packed::rfft_even(source, len as usize, progress)?)
+    } else if fits_in_memory(len, true, options) {
         Storage::Memory(rfft_in_memory(source, len, progress)?)
     } else {
         Storage::Scratch(rfft_out_of_core(source, len, options, progress)?)
@@ -168,9 +171,10 @@ fn rfft_in_memory(
     progress.phase("transform");
     let plan = real_forward_plan(len as usize);
     let mut output = plan.make_output_vec();
-    let mut scratch = plan.make_scratch_vec();
-    plan.process_with_scratch(&mut input, &mut output, &mut scratch)
-        .map_err(|error| SignalError::read(format!("realfft: {error}")))?;
+    with_scratch(plan.get_scratch_len(), |scratch| {
+        plan.process_with_scratch(&mut input, &mut output, scratch)
+    })
+    .map_err(|error| SignalError::read(format!("realfft: {error}")))?;
     Ok(output)
 }
 
@@ -190,8 +194,9 @@ fn fft_in_memory(
 
     progress.phase("transform");
     let plan = complex_plan(len as usize, Direction::Forward);
-    let mut scratch = vec![Complex64::default(); plan.get_inplace_scratch_len()];
-    plan.process_with_scratch(&mut buffer, &mut scratch);
+    with_scratch(plan.get_inplace_scratch_len(), |scratch| {
+        plan.process_with_scratch(&mut buffer, scratch);
+    });
     Ok(buffer)
 }
 

@@ -137,7 +137,7 @@ fn unsplittable(len: u64, budget: MemoryBudget, columns: u64, packed: bool) -> S
 /// Accurate twiddles ω_L^m = exp(-2πi·m/L) from two short tables:
 /// ω^m = coarse[m / T] · fine[m % T], T a power of two near √L, so each
 /// value carries two roundings whatever m.
-struct Twiddles {
+pub(crate) struct Twiddles {
     shift: u32,
     mask: u64,
     coarse: Vec<Complex64>,
@@ -145,7 +145,7 @@ struct Twiddles {
 }
 
 impl Twiddles {
-    fn new(len: u64) -> Self {
+    pub(crate) fn new(len: u64) -> Self {
         let shift = (64 - len.leading_zeros()).div_ceil(2);
         let step = 1u64 << shift;
         let angle = |m: u64| {
@@ -162,7 +162,7 @@ impl Twiddles {
         }
     }
 
-    fn get(&self, m: u64) -> Complex64 {
+    pub(crate) fn get(&self, m: u64) -> Complex64 {
         self.coarse[(m >> self.shift) as usize] * self.fine[(m & self.mask) as usize]
     }
 }

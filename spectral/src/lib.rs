@@ -16,6 +16,7 @@ mod error;
 mod export;
 mod fft;
 mod four_step;
+mod packed;
 mod plan;
 mod scratch;
 mod segments;
@@ -30,7 +31,10 @@ pub use error::SpectralError;
 pub use export::{DataArrayExport, Dtype};
 pub use fft::{AsComplex, FftOptions, fft, fits_in_memory, rfft};
 pub use four_step::FourStepShape;
-pub use plan::{Direction, complex_plan, real_forward_plan, real_inverse_plan};
+pub use plan::{
+    Direction, SCRATCH_CACHE_BYTES, complex_plan, real_forward_plan, real_inverse_plan,
+    release_cached_scratch,
+};
 pub use segments::DEFAULT_NPERSEG;
 pub use spectrogram::{Spectrogram, SpectrogramOptions, SpectrogramValues, spectrogram};
 pub use spectrum::{FrequencyAxis, Peak, Spectrum, SpectrumKind, SpectrumValues, collect};

@@ -5,8 +5,16 @@
 //! rustfft's and realfft's planners keep the plans they made; this module
 //! holds one of each behind a lock, so a plan is made once per process and
 //! handed out as an `Arc`.
+//!
+//! It also keeps, per thread, the scratch buffer of the last in-memory
+//! transform (up to [`SCRATCH_CACHE_BYTES`]): allocating and faulting in a
+//! fresh buffer costs as much as the transform itself, so repeated
+//! transforms reuse it. [`release_cached_scratch`] gives it back.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use num_complex::Complex64;
 
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
@@ -59,6 +67,34 @@ pub fn real_forward_plan(len: usize) -> Arc<dyn RealToComplex<f64>> {
 /// The cached complex-to-real plan of length `len`.
 pub fn real_inverse_plan(len: usize) -> Arc<dyn ComplexToReal<f64>> {
     lock().real.plan_fft_inverse(len)
+}
+
+/// The largest scratch buffer a thread keeps between transforms: 128 MiB,
+/// what a 2^24-point real transform needs.
+pub const SCRATCH_CACHE_BYTES: usize = 128 << 20;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<Complex64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` with a scratch buffer of `len` values, reusing this
+/// thread's cached one when it is small enough to keep.
+pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [Complex64]) -> R) -> R {
+    if len * size_of::<Complex64>() > SCRATCH_CACHE_BYTES {
+        return work(&mut vec![Complex64::default(); len]);
+    }
+    SCRATCH.with(|cell| {
+        let mut buffer = cell.borrow_mut();
+        if buffer.len() < len {
+            buffer.resize(len, Complex64::default());
+        }
+        work(&mut buffer[..len])
+    })
+}
+
+/// Frees this thread's cached scratch buffer.
+pub fn release_cached_scratch() {
+    SCRATCH.with(|cell| *cell.borrow_mut() = Vec::new());
 }
 
 #[cfg(test)]
