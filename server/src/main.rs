@@ -1,6 +1,8 @@
 //! The `wendelin-server` binary: parses arguments, sets up logging on
 //! stderr (`RUST_LOG`, default `info`), and runs the server.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -12,6 +14,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     wendelin_server::server::run(args).await
 }

@@ -29,9 +29,9 @@ pub enum ContentRange {
     Bytes { first: u64, last: u64, total: u64 },
 }
 
-/// Parses a decimal number of at most 19 digits.
+/// Parses a decimal number that fits in a `u64`.
 fn number(text: &str) -> Result<u64, String> {
-    if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{text:?} is not a byte position"));
     }
     text.parse()
