@@ -1,0 +1,1034 @@
+//! Line charts: signals against time, spectra and PSDs against frequency,
+//! x/y pairs, several series with a legend. Each trace is decimated with
+//! M4 while it is read (one pass, memory of the plot's width), the axes
+//! are fitted to what was kept, and plotters draws the kept points as one
+//! polyline per trace. Peaks are marked on request.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use signal::{Progress, Source, for_each_chunk};
+
+use crate::figure::{PixelRect, encode_png};
+use crate::input::{PlotKind, Trace, UniformAxis, XQuantity, XValues};
+use crate::layout::{GRID, INK, Layout, PAPER, clear_outside};
+use crate::m4::{Bucket, CHUNK_LEN, ColumnMap, Envelope, Point, PointReducer, Transform, XMap};
+use crate::options::{PALETTE, PlotOptions, Rgb};
+use crate::ticks::{self, TickedAxis, Ticks};
+use crate::{PlotError, peaks};
+
+/// Fitted axes: ranges in drawing space (log10 for a log axis), ticks and
+/// labels.
+#[derive(Debug, Clone)]
+pub(crate) struct Axes {
+    pub x: Range<f64>,
+    pub y: Range<f64>,
+    pub x_ticks: Ticks,
+    pub y_ticks: Ticks,
+    pub x_label: String,
+    pub y_label: String,
+}
+
+/// One polyline to draw, with its colour and legend entry.
+#[derive(Debug, Clone)]
+pub(crate) struct DrawnTrace {
+    pub points: Vec<(f64, f64)>,
+    pub color: Rgb,
+    pub label: Option<String>,
+}
+
+/// A marked peak: where to draw it and what to write beside it.
+#[derive(Debug, Clone)]
+pub(crate) struct Marker {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+}
+
+/// The decimated traces of a chart before drawing, with what the summary
+/// needs.
+pub(crate) struct Reduced {
+    pub axes: Axes,
+    pub traces: Vec<DrawnTrace>,
+    pub markers: Vec<Marker>,
+    pub samples: u64,
+}
+
+/// How the x values of a chart are shown: unit scale and log.
+#[derive(Debug, Clone, Copy)]
+struct XDisplay {
+    /// Multiplies input x (1e-3 for kHz).
+    scale: f64,
+    log: bool,
+}
+
+impl XDisplay {
+    fn map(&self, axis: UniformAxis) -> XMap {
+        let scaled = UniformAxis::new(axis.start * self.scale, axis.step * self.scale);
+        XMap {
+            axis: scaled,
+            log: self.log,
+        }
+    }
+
+    fn value(&self, x: f64) -> f64 {
+        let scaled = x * self.scale;
+        if self.log { scaled.log10() } else { scaled }
+    }
+}
+
+/// Decimates and fits every trace, reading each source once (twice for
+/// x/y pairs: extent, then points).
+pub(crate) fn reduce(
+    kind: PlotKind,
+    x_quantity: XQuantity,
+    traces: &[Trace],
+    options: &PlotOptions,
+    plot_width: u32,
+    progress: &dyn Progress,
+) -> Result<Reduced, PlotError> {
+    check_log_and_db(options)?;
+    let extents = x_extents(traces, options, progress)?;
+    let display = x_display(x_quantity, &extents, options);
+    let x_range = x_range(&extents, display, options)?;
+    let columns = ColumnMap::new(x_range.clone(), plot_width);
+
+    let mut envelopes = Vec::with_capacity(traces.len());
+    for trace in traces {
+        progress.phase("reading");
+        envelopes.push(reduce_trace(trace, display, &columns, options, progress)?);
+    }
+    let y_range = y_range(&envelopes, traces, columns.last(), options)?;
+    let samples = envelopes.iter().map(|e| e.samples_read).sum();
+    let markers = peaks::find(
+        &envelopes[0],
+        &columns,
+        options.peaks,
+        display.scale,
+        x_quantity,
+        display.log,
+    );
+
+    let axes = fit_axes(
+        kind,
+        x_quantity,
+        traces,
+        display,
+        x_range.clone(),
+        y_range,
+        options,
+        plot_width,
+    );
+    let mut drawn = drawn_traces(&envelopes, traces, options);
+    for trace in &mut drawn {
+        clip_edges(&mut trace.points, &x_range);
+    }
+    Ok(Reduced {
+        axes,
+        traces: drawn,
+        markers,
+        samples,
+    })
+}
+
+fn check_log_and_db(options: &PlotOptions) -> Result<(), PlotError> {
+    if options.db && options.log_y {
+        return Err(PlotError::InvalidOption(
+            "db and log_y together: decibels are already logarithmic; set only one".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// The x extent of each trace in input units, only of x values a log axis
+/// can show.
+fn x_extents(
+    traces: &[Trace],
+    options: &PlotOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<(f64, f64)>, PlotError> {
+    let mut extents = Vec::new();
+    for trace in traces {
+        let len = trace.y.len();
+        let extent = match &trace.x {
+            XValues::Uniform(axis) if len > 0 => uniform_extent(axis, len, options.log_x),
+            XValues::Uniform(_) => None,
+            XValues::Explicit(x) => explicit_extent(x, options.log_x, progress)?,
+        };
+        extents.extend(extent);
+    }
+    if extents.is_empty() {
+        return Err(no_x(traces, options.log_x));
+    }
+    Ok(extents)
+}
+
+fn no_x(traces: &[Trace], log: bool) -> PlotError {
+    let total: u64 = traces.iter().map(|t| t.y.len()).sum();
+    if log && total > 0 {
+        return PlotError::Unplottable(format!(
+            "log_x needs positive x values; none of the {total} points has one"
+        ));
+    }
+    PlotError::Unplottable("nothing to plot: the input has no samples".to_string())
+}
+
+fn uniform_extent(axis: &UniformAxis, len: u64, log: bool) -> Option<(f64, f64)> {
+    let last = axis.at(len - 1);
+    if !log {
+        return Some((axis.at(0), last));
+    }
+    if last <= 0.0 {
+        return None;
+    }
+    let first_positive = (0..len).find(|&i| axis.at(i) > 0.0).unwrap_or(len - 1);
+    Some((axis.at(first_positive), last))
+}
+
+fn explicit_extent(
+    x: &Arc<dyn Source>,
+    log: bool,
+    progress: &dyn Progress,
+) -> Result<Option<(f64, f64)>, PlotError> {
+    let mut extent: Option<(f64, f64)> = None;
+    for_each_chunk(x.as_ref(), CHUNK_LEN, progress, |_, values| {
+        for &v in values
+            .iter()
+            .filter(|v| v.is_finite() && (!log || **v > 0.0))
+        {
+            let (low, high) = extent.unwrap_or((v, v));
+            extent = Some((low.min(v), high.max(v)));
+        }
+        Ok(())
+    })?;
+    Ok(extent)
+}
+
+fn x_display(quantity: XQuantity, extents: &[(f64, f64)], options: &PlotOptions) -> XDisplay {
+    let high = match options.xlim {
+        Some((low, high)) => low.abs().max(high.abs()),
+        None => extents
+            .iter()
+            .fold(0.0f64, |acc, e| acc.max(e.0.abs()).max(e.1.abs())),
+    };
+    let kilo = quantity == XQuantity::Frequency && high >= 10_000.0;
+    XDisplay {
+        scale: if kilo { 1e-3 } else { 1.0 },
+        log: options.log_x,
+    }
+}
+
+fn x_range(
+    extents: &[(f64, f64)],
+    display: XDisplay,
+    options: &PlotOptions,
+) -> Result<Range<f64>, PlotError> {
+    let (low, high) = options.xlim.unwrap_or_else(|| {
+        extents
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |acc, e| {
+                (acc.0.min(e.0), acc.1.max(e.1))
+            })
+    });
+    let (low, high) = (display.value(low), display.value(high));
+    if !low.is_finite() || !high.is_finite() {
+        return Err(PlotError::Unplottable(format!(
+            "the x range {low}..{high} cannot be drawn"
+        )));
+    }
+    Ok(widen(low, high, display.log))
+}
+
+/// A non-empty range around a single value.
+fn widen(low: f64, high: f64, log: bool) -> Range<f64> {
+    if low < high {
+        return low..high;
+    }
+    let pad = if log || low == 0.0 {
+        0.5
+    } else {
+        low.abs() * 0.1
+    };
+    low - pad..high + pad
+}
+
+fn value_transform(trace: &Trace, options: &PlotOptions) -> Transform {
+    if options.db {
+        Transform::Decibel(if trace.power { 10.0 } else { 20.0 })
+    } else if options.log_y {
+        Transform::Log10
+    } else {
+        Transform::Identity
+    }
+}
+
+fn reduce_trace(
+    trace: &Trace,
+    display: XDisplay,
+    columns: &ColumnMap,
+    options: &PlotOptions,
+    progress: &dyn Progress,
+) -> Result<Envelope, PlotError> {
+    let transform = value_transform(trace, options);
+    match &trace.x {
+        XValues::Uniform(axis) => {
+            crate::m4::reduce_uniform(&trace.y, &display.map(*axis), columns, transform, progress)
+        }
+        XValues::Explicit(x) => reduce_pairs(x, &trace.y, display, columns, transform, progress),
+    }
+}
+
+/// Decimates x/y pairs whose x never decreases; other pairs are kept whole.
+fn reduce_pairs(
+    x: &Arc<dyn Source>,
+    y: &Arc<dyn Source>,
+    display: XDisplay,
+    columns: &ColumnMap,
+    transform: Transform,
+    progress: &dyn Progress,
+) -> Result<Envelope, PlotError> {
+    let mut reducer = PointReducer::default();
+    let mut scratch = vec![0.0; CHUNK_LEN.min(x.len() as usize)];
+    let mut previous_x = f64::NEG_INFINITY;
+    let mut monotonic = true;
+    let mut all_points = Vec::new();
+
+    for_each_chunk(y.as_ref(), CHUNK_LEN, progress, |offset, ys| {
+        let xs = &mut scratch[..ys.len()];
+        x.read_into(offset, xs)?;
+        for (i, (&raw_x, &raw_y)) in xs.iter().zip(ys).enumerate() {
+            let point = Point {
+                index: offset + i as u64,
+                x: display.value(raw_x),
+                y: transform.apply(raw_y),
+            };
+            if point.x.is_finite() && point.y.is_finite() {
+                monotonic &= point.x >= previous_x;
+                previous_x = point.x;
+                // TODO: pairs whose x goes back and forth are kept whole
+                // (memory grows with their count); stream them to the
+                // renderer in chunks once a caller needs huge scatter paths.
+                all_points.push(point);
+            }
+            reducer.push(columns, point);
+        }
+        Ok(())
+    })?;
+
+    if monotonic {
+        return Ok(reducer.finish(y.len()));
+    }
+    Ok(whole_path(all_points, columns, y.len()))
+}
+
+/// Every point as its own bucket, for pairs that are not ordered in x.
+fn whole_path(points: Vec<Point>, columns: &ColumnMap, samples: u64) -> Envelope {
+    let buckets = points
+        .into_iter()
+        .map(|point| Bucket::single(columns.column(point.x), point))
+        .collect();
+    Envelope {
+        buckets,
+        samples_read: samples,
+    }
+}
+
+fn y_range(
+    envelopes: &[Envelope],
+    traces: &[Trace],
+    last_column: i32,
+    options: &PlotOptions,
+) -> Result<Range<f64>, PlotError> {
+    if let Some((low, high)) = options.ylim {
+        let (low, high) = if options.log_y {
+            (low.log10(), high.log10())
+        } else {
+            (low, high)
+        };
+        return Ok(low..high);
+    }
+    let range = envelopes
+        .iter()
+        .filter_map(|e| e.value_range(last_column))
+        .fold(None, |acc, (l, h)| {
+            let (low, high): (f64, f64) = acc.unwrap_or((l, h));
+            Some((low.min(l), high.max(h)))
+        });
+    let Some((low, high)) = range else {
+        return Err(no_values(traces, options));
+    };
+    let pad = (high - low) * 0.05;
+    Ok(widen(low - pad, high + pad, options.log_y))
+}
+
+fn no_values(traces: &[Trace], options: &PlotOptions) -> PlotError {
+    let total: u64 = traces.iter().map(|t| t.y.len()).sum();
+    let what = if options.log_y {
+        "log_y needs positive values; none of them is > 0 and finite"
+    } else if options.db {
+        "no value has a finite level in dB (all are 0, NaN or infinite)"
+    } else {
+        "no value is finite (all are NaN or infinite)"
+    };
+    let window = if options.xlim.is_some() {
+        " inside xlim"
+    } else {
+        ""
+    };
+    PlotError::Unplottable(format!(
+        "nothing to draw among {total} values{window}: {what}"
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_axes(
+    kind: PlotKind,
+    quantity: XQuantity,
+    traces: &[Trace],
+    display: XDisplay,
+    x: Range<f64>,
+    y: Range<f64>,
+    options: &PlotOptions,
+    plot_width: u32,
+) -> Axes {
+    let layout = Layout::new(options, false);
+    let x_target = (f64::from(plot_width) / (layout.font * 7.0)).clamp(2.0, 12.0) as usize;
+    let y_target =
+        (f64::from(layout.plot_area().height) / (layout.font * 3.2)).clamp(2.0, 10.0) as usize;
+    let x_ticks = if display.log {
+        ticks::logarithmic(x.start, x.end, x_target)
+    } else {
+        ticks::linear(x.start, x.end, x_target)
+    };
+    let y_ticks = if options.log_y {
+        ticks::logarithmic(y.start, y.end, y_target)
+    } else {
+        ticks::linear(y.start, y.end, y_target)
+    };
+    let x_label = options
+        .xlabel
+        .clone()
+        .unwrap_or_else(|| x_name(quantity, display.scale));
+    let y_label = options
+        .ylabel
+        .clone()
+        .unwrap_or_else(|| y_name(kind, traces, options.db));
+    Axes {
+        x,
+        y,
+        x_ticks,
+        y_ticks,
+        x_label,
+        y_label,
+    }
+}
+
+fn x_name(quantity: XQuantity, scale: f64) -> String {
+    match quantity {
+        XQuantity::Time => "time (s)",
+        XQuantity::Sample => "sample",
+        XQuantity::Frequency if scale != 1.0 => "frequency (kHz)",
+        XQuantity::Frequency => "frequency (Hz)",
+        XQuantity::Bin => "bin",
+        XQuantity::Free => "x",
+    }
+    .to_string()
+}
+
+fn y_name(kind: PlotKind, traces: &[Trace], db: bool) -> String {
+    let units = traces[0].y.info().units;
+    match (kind, db) {
+        (PlotKind::Psd, true) => "PSD (dB)".to_string(),
+        (PlotKind::Psd, false) => match units {
+            Some(units) => format!("PSD ({units}²/Hz)"),
+            None => "PSD (per Hz)".to_string(),
+        },
+        (PlotKind::Spectrum, true) => "magnitude (dB)".to_string(),
+        (PlotKind::Spectrum, false) => "magnitude".to_string(),
+        (_, true) => "level (dB)".to_string(),
+        (PlotKind::Xy, false) => "y".to_string(),
+        (_, false) => match units {
+            Some(units) => format!("amplitude ({units})"),
+            None => "amplitude".to_string(),
+        },
+    }
+}
+
+fn drawn_traces(
+    envelopes: &[Envelope],
+    traces: &[Trace],
+    options: &PlotOptions,
+) -> Vec<DrawnTrace> {
+    let first_colour = options.color.unwrap_or(PALETTE[0]);
+    envelopes
+        .iter()
+        .zip(traces)
+        .enumerate()
+        .map(|(i, (envelope, trace))| DrawnTrace {
+            points: envelope.points().map(|p| (p.x, p.y)).collect(),
+            color: if i == 0 {
+                first_colour
+            } else {
+                PALETTE[i % PALETTE.len()]
+            },
+            label: trace.label.clone(),
+        })
+        .collect()
+}
+
+/// Moves the neighbour points that join the line to the plot's left and
+/// right edges onto those edges, interpolating along their segment.
+/// plotters clamps points outside the plot area to its border, which would
+/// bend these segments; with the neighbours on the edge they keep their
+/// slope. Limits in y are left to plotters: values beyond them are drawn
+/// on the top or bottom edge.
+pub(crate) fn clip_edges(points: &mut Vec<(f64, f64)>, x: &Range<f64>) {
+    if points.len() >= 2 && points[0].0 < x.start {
+        let (outside, inside) = (points[0], points[1]);
+        if inside.0 >= x.start {
+            points[0] = (x.start, interpolate(outside, inside, x.start));
+        } else {
+            points.remove(0);
+        }
+    }
+    let len = points.len();
+    if len >= 2 && points[len - 1].0 > x.end {
+        let (inside, outside) = (points[len - 2], points[len - 1]);
+        if inside.0 <= x.end {
+            points[len - 1] = (x.end, interpolate(inside, outside, x.end));
+        } else {
+            points.pop();
+        }
+    }
+}
+
+fn interpolate(a: (f64, f64), b: (f64, f64), x: f64) -> f64 {
+    a.1 + (b.1 - a.1) * (x - a.0) / (b.0 - a.0)
+}
+
+pub(crate) type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<TickedAxis, TickedAxis>>;
+
+pub(crate) fn build_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    layout: &Layout,
+    axes: &Axes,
+) -> Result<Chart<'a, 'b>, PlotError> {
+    let x = TickedAxis::new(axes.x.clone(), &axes.x_ticks);
+    let y = TickedAxis::new(axes.y.clone(), &axes.y_ticks);
+    ChartBuilder::on(root)
+        .margin_top(layout.top)
+        .margin_right(layout.right)
+        .x_label_area_size(layout.bottom)
+        .y_label_area_size(layout.left)
+        .build_cartesian_2d(x, y)
+        .map_err(PlotError::render)
+}
+
+/// Draws a line chart into an RGB buffer: grid, traces, then (after
+/// clipping to the plot area) axes, labels, legend, markers and title.
+pub(crate) fn render(
+    layout: &Layout,
+    title: Option<&str>,
+    axes: &Axes,
+    traces: &[DrawnTrace],
+    markers: &[Marker],
+) -> Result<Vec<u8>, PlotError> {
+    crate::font::ensure_registered()?;
+    let (width, height) = (layout.width, layout.height);
+    let mut rgb = vec![255u8; width as usize * height as usize * 3];
+    draw_data(&mut rgb, layout, axes, traces)?;
+    clear_outside(&mut rgb, width, height, layout.plot_area());
+    draw_decorations(&mut rgb, layout, title, axes, traces, markers)?;
+    Ok(rgb)
+}
+
+fn draw_data(
+    rgb: &mut [u8],
+    layout: &Layout,
+    axes: &Axes,
+    traces: &[DrawnTrace],
+) -> Result<(), PlotError> {
+    let root = BitMapBackend::with_buffer(rgb, (layout.width, layout.height)).into_drawing_area();
+    root.fill(&PAPER).map_err(PlotError::render)?;
+    let mut chart = build_chart(&root, layout, axes)?;
+    check_plot_area(&chart, layout)?;
+    chart
+        .configure_mesh()
+        .disable_axes()
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .draw()
+        .map_err(PlotError::render)?;
+    for trace in traces {
+        let colour = RGBColor(trace.color.0, trace.color.1, trace.color.2);
+        let series = LineSeries::new(trace.points.iter().copied(), colour.stroke_width(1));
+        chart.draw_series(series).map_err(PlotError::render)?;
+    }
+    root.present().map_err(PlotError::render)
+}
+
+/// The M4 columns assume the plot area of [`Layout`]; plotters must agree.
+fn check_plot_area(chart: &Chart<'_, '_>, layout: &Layout) -> Result<(), PlotError> {
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let area = layout.plot_area();
+    let got = PixelRect {
+        x: xs.start as u32,
+        y: ys.start as u32,
+        width: (xs.end - xs.start) as u32,
+        height: (ys.end - ys.start) as u32,
+    };
+    if got != area {
+        return Err(PlotError::Render(format!(
+            "plot area {got:?} differs from the layout's {area:?}"
+        )));
+    }
+    Ok(())
+}
+
+fn draw_decorations(
+    rgb: &mut [u8],
+    layout: &Layout,
+    title: Option<&str>,
+    axes: &Axes,
+    traces: &[DrawnTrace],
+    markers: &[Marker],
+) -> Result<(), PlotError> {
+    let root = BitMapBackend::with_buffer(rgb, (layout.width, layout.height)).into_drawing_area();
+    let mut chart = build_chart(&root, layout, axes)?;
+    let x_format = |v: &f64| axes.x_ticks.label_for(*v);
+    let y_format = |v: &f64| axes.y_ticks.label_for(*v);
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .axis_style(INK)
+        .set_all_tick_mark_size(4)
+        .label_style(layout.tick_style())
+        .axis_desc_style(layout.label_style())
+        .x_desc(axes.x_label.as_str())
+        .x_label_formatter(&x_format)
+        .y_label_formatter(&y_format)
+        .draw()
+        .map_err(PlotError::render)?;
+    draw_y_label(&root, layout, &axes.y_label, &axes.y_ticks)?;
+    draw_box(&root, layout)?;
+    draw_markers(&mut chart, layout, markers)?;
+    draw_legend(&mut chart, layout, traces)?;
+    draw_title(&root, layout, title)?;
+    root.present().map_err(PlotError::render)
+}
+
+/// The top and right edges of the plot area; plotters draws the other two
+/// as axes.
+pub(crate) fn draw_box(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    layout: &Layout,
+) -> Result<(), PlotError> {
+    let area = layout.plot_area();
+    let (left, top) = (area.x as i32 - 1, area.y as i32 - 1);
+    let (right, bottom) = ((area.x + area.width) as i32, (area.y + area.height) as i32);
+    let style = INK.stroke_width(1);
+    root.draw(&PathElement::new(
+        vec![(left, top), (right, top), (right, bottom)],
+        style,
+    ))
+    .map_err(PlotError::render)
+}
+
+/// The y axis label, rotated, just left of the widest tick label (plotters
+/// would put it at the far edge of the label area).
+pub(crate) fn draw_y_label(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    layout: &Layout,
+    text: &str,
+    ticks: &Ticks,
+) -> Result<(), PlotError> {
+    let widest = widest_label(root, layout, &ticks.labels);
+    let area = layout.plot_area();
+    let x =
+        (area.x as i32 - 10 - widest - (layout.font * 0.8) as i32).max((layout.font * 0.7) as i32);
+    let style = layout
+        .label_style()
+        .transform(FontTransform::Rotate270)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    root.draw_text(text, &style, (x, (area.y + area.height / 2) as i32))
+        .map_err(PlotError::render)
+}
+
+/// Width in pixels of the widest of `labels` in the tick font.
+pub(crate) fn widest_label(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    layout: &Layout,
+    labels: &[String],
+) -> i32 {
+    let style = layout.tick_style();
+    let widths = labels.iter().map(|label| {
+        root.estimate_text_size(label, &style)
+            .map_or(0, |size| size.0)
+    });
+    widths.max().unwrap_or(0) as i32
+}
+
+pub(crate) fn draw_title(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    layout: &Layout,
+    title: Option<&str>,
+) -> Result<(), PlotError> {
+    let Some(title) = title else { return Ok(()) };
+    let area = layout.plot_area();
+    let style = layout
+        .title_style()
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    let centre = ((area.x + area.width / 2) as i32, (layout.top / 2) as i32);
+    root.draw_text(title, &style, centre)
+        .map_err(PlotError::render)
+}
+
+fn draw_markers(
+    chart: &mut Chart<'_, '_>,
+    layout: &Layout,
+    markers: &[Marker],
+) -> Result<(), PlotError> {
+    let style = layout.tick_style().pos(Pos::new(HPos::Left, VPos::Bottom));
+    let area = layout.plot_area();
+    for marker in markers {
+        let (px, py) = chart.backend_coord(&(marker.x, marker.y));
+        let root = chart.plotting_area().strip_coord_spec();
+        let text_width = (marker.text.len() as f64 * layout.font * 0.62) as i32;
+        let text_x = (px + 6).min((area.x + area.width) as i32 - text_width - 4);
+        let text_y = (py - 4).max(area.y as i32 + layout.font as i32 + 2);
+        let offset = (area.x as i32, area.y as i32);
+        root.draw(&TriangleMarker::new(
+            (px - offset.0, py - 7 - offset.1),
+            (layout.font * 0.4) as i32,
+            INK.filled(),
+        ))
+        .map_err(PlotError::render)?;
+        root.draw_text(
+            &marker.text,
+            &style,
+            (text_x - offset.0, text_y - 8 - offset.1),
+        )
+        .map_err(PlotError::render)?;
+    }
+    Ok(())
+}
+
+fn draw_legend<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    layout: &Layout,
+    traces: &[DrawnTrace],
+) -> Result<(), PlotError> {
+    if traces.iter().all(|trace| trace.label.is_none()) {
+        return Ok(());
+    }
+    let swatch = (layout.font * 1.5) as i32;
+    for trace in traces {
+        let colour = RGBColor(trace.color.0, trace.color.1, trace.color.2);
+        let label = trace.label.clone().unwrap_or_default();
+        chart
+            .draw_series(LineSeries::new(std::iter::empty::<(f64, f64)>(), colour))
+            .map_err(PlotError::render)?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + swatch, y)], colour.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .margin(layout.font as i32 / 2 + 4)
+        .legend_area_size(swatch + 6)
+        .label_font(layout.tick_style())
+        .background_style(PAPER.mix(0.9))
+        .border_style(INK.mix(0.35))
+        .draw()
+        .map_err(PlotError::render)
+}
+
+/// Renders a reduced chart to a figure's PNG bytes.
+pub(crate) fn to_png(
+    layout: &Layout,
+    title: Option<&str>,
+    reduced: &Reduced,
+) -> Result<Vec<u8>, PlotError> {
+    let rgb = render(
+        layout,
+        title,
+        &reduced.axes,
+        &reduced.traces,
+        &reduced.markers,
+    )?;
+    encode_png(&rgb, layout.width, layout.height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Plan, PlotInput, Series, resolve};
+    use signal::{RealVector, Silent};
+
+    /// A seeded uniform generator in [-1, 1) (xorshift64*).
+    struct Noise(u64);
+
+    impl Noise {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11;
+            bits as f64 / (1u64 << 52) as f64 - 1.0
+        }
+    }
+
+    fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        pixels.truncate(info.buffer_size());
+        (info.width, info.height, pixels)
+    }
+
+    /// Renders `values` once through M4 and once with every sample in a
+    /// plain `LineSeries` on the same axes; returns the differing pixels
+    /// and the number of points M4 kept.
+    fn m4_against_every_point(
+        values: Vec<f64>,
+        rate: Option<f64>,
+        options: &PlotOptions,
+    ) -> (usize, usize) {
+        let mut vector = RealVector::new(values.clone());
+        vector.sample_rate = rate;
+        let input = PlotInput::new(Series::Signal(Arc::new(vector)));
+        let Plan::Lines {
+            kind,
+            x_quantity,
+            traces,
+            ..
+        } = resolve(&input, None).unwrap()
+        else {
+            panic!("expected a line plan");
+        };
+        let layout = Layout::new(options, false);
+        let reduced = reduce(
+            kind,
+            x_quantity,
+            &traces,
+            options,
+            layout.plot_area().width,
+            &Silent,
+        )
+        .unwrap();
+        let kept = reduced.traces[0].points.len();
+        let decimated = render(&layout, None, &reduced.axes, &reduced.traces, &[]).unwrap();
+
+        let axis = UniformAxis::new(0.0, rate.map_or(1.0, |r| 1.0 / r));
+        let every: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (axis.at(i as u64), *v))
+            .collect();
+        let full_trace = DrawnTrace {
+            points: every,
+            color: reduced.traces[0].color,
+            label: None,
+        };
+        let full = render(&layout, None, &reduced.axes, &[full_trace], &[]).unwrap();
+
+        let (w, h) = (layout.width, layout.height);
+        let (_, _, decimated) = decode(&encode_png(&decimated, w, h).unwrap());
+        let (_, _, full) = decode(&encode_png(&full, w, h).unwrap());
+        let differing: Vec<usize> = (0..decimated.len() / 3)
+            .filter(|p| decimated[p * 3..p * 3 + 3] != full[p * 3..p * 3 + 3])
+            .collect();
+        if let Ok(path) = std::env::var("PLOTTING_DEBUG_DIFF") {
+            let shown: Vec<(usize, usize)> = differing
+                .iter()
+                .take(40)
+                .map(|p| (p % w as usize, p / w as usize))
+                .collect();
+            eprintln!("differing at {shown:?}, plot area {:?}", layout.plot_area());
+            std::fs::write(
+                format!("{path}-m4.png"),
+                encode_png(&decimated, w, h).unwrap(),
+            )
+            .unwrap();
+            std::fs::write(format!("{path}-full.png"), encode_png(&full, w, h).unwrap()).unwrap();
+        }
+        (differing.len(), kept)
+    }
+
+    const MILLION: usize = 1_000_000;
+
+    #[test]
+    fn m4_draws_noise_pixel_identical_to_every_point() {
+        let mut noise = Noise(42);
+        let values = (0..MILLION).map(|_| noise.next()).collect();
+        let (differing, kept) =
+            m4_against_every_point(values, Some(44_100.0), &PlotOptions::default());
+        assert_eq!(differing, 0);
+        assert!(kept <= 4 * 1000, "kept {kept} points");
+    }
+
+    #[test]
+    fn m4_draws_a_sine_pixel_identical_to_every_point() {
+        let values = (0..MILLION)
+            .map(|i| (i as f64 * 2e-4).sin() * 3.0)
+            .collect();
+        assert_eq!(
+            m4_against_every_point(values, None, &PlotOptions::default()).0,
+            0
+        );
+    }
+
+    #[test]
+    fn m4_draws_steps_pixel_identical_to_every_point() {
+        let values = (0..MILLION).map(|i| ((i / 37_123) % 5) as f64).collect();
+        assert_eq!(
+            m4_against_every_point(values, Some(1000.0), &PlotOptions::default()).0,
+            0
+        );
+    }
+
+    #[test]
+    fn m4_draws_spikes_pixel_identical_to_every_point() {
+        let values = (0..MILLION)
+            .map(|i| {
+                if i % 99_991 == 0 {
+                    50.0
+                } else if i % 7_919 == 0 {
+                    -20.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        assert_eq!(
+            m4_against_every_point(values, Some(8000.0), &PlotOptions::default()).0,
+            0
+        );
+    }
+
+    #[test]
+    fn m4_draws_a_constant_pixel_identical_to_every_point() {
+        let values = vec![2.5; MILLION];
+        assert_eq!(
+            m4_against_every_point(values, None, &PlotOptions::default()).0,
+            0
+        );
+    }
+
+    #[test]
+    fn m4_draws_series_shorter_than_the_width_pixel_identical() {
+        for len in [2, 3, 17, 500, 999] {
+            let mut noise = Noise(len as u64);
+            let values = (0..len).map(|_| noise.next()).collect();
+            let (differing, kept) = m4_against_every_point(values, None, &PlotOptions::default());
+            assert_eq!((differing, kept), (0, len), "length {len}");
+        }
+    }
+
+    #[test]
+    fn m4_stays_pixel_identical_when_ylim_cuts_the_data() {
+        let mut noise = Noise(9);
+        let values = (0..MILLION)
+            .map(|i| (i as f64 * 1e-5).sin() + 0.2 * noise.next())
+            .collect();
+        let options = PlotOptions {
+            ylim: Some((-0.5, 0.7)),
+            width: 640,
+            height: 300,
+            ..PlotOptions::default()
+        };
+        assert_eq!(
+            m4_against_every_point(values, Some(100_000.0), &options).0,
+            0
+        );
+    }
+
+    #[test]
+    fn m4_with_xlim_matches_every_point_of_the_window() {
+        let mut noise = Noise(5);
+        let values: Vec<f64> = (0..MILLION)
+            .map(|i| (i as f64 * 1e-5).sin() + 0.2 * noise.next())
+            .collect();
+        let options = PlotOptions {
+            xlim: Some((1.5, 4.0)),
+            ..PlotOptions::default()
+        };
+        let source: Arc<dyn Source> =
+            Arc::new(RealVector::new(values.clone()).with_sample_rate(100_000.0));
+        let Plan::Lines {
+            kind,
+            x_quantity,
+            traces,
+            ..
+        } = resolve(&PlotInput::new(Series::Signal(source)), None).unwrap()
+        else {
+            panic!("expected a line plan");
+        };
+        let layout = Layout::new(&options, false);
+        let width = layout.plot_area().width;
+        let reduced = reduce(kind, x_quantity, &traces, &options, width, &Silent).unwrap();
+        let decimated = render(&layout, None, &reduced.axes, &reduced.traces, &[]).unwrap();
+
+        // every sample whose column is visible, one neighbour each side
+        let columns = ColumnMap::new(reduced.axes.x.clone(), width);
+        let x_of = |i: usize| UniformAxis::new(0.0, 1e-5).at(i as u64);
+        let visible: Vec<usize> = (0..values.len())
+            .filter(|&i| (0..=columns.last()).contains(&columns.column(x_of(i))))
+            .collect();
+        let (first, last) = (visible[0] - 1, visible[visible.len() - 1] + 1);
+        let mut every: Vec<(f64, f64)> = (first..=last).map(|i| (x_of(i), values[i])).collect();
+        clip_edges(&mut every, &reduced.axes.x);
+        let full_trace = DrawnTrace {
+            points: every,
+            color: reduced.traces[0].color,
+            label: None,
+        };
+        let full = render(&layout, None, &reduced.axes, &[full_trace], &[]).unwrap();
+
+        let differing = decimated
+            .chunks(3)
+            .zip(full.chunks(3))
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(differing, 0);
+    }
+
+    #[test]
+    fn edge_neighbours_move_onto_the_edges() {
+        let mut points = vec![(-1.0, 0.0), (1.0, 2.0), (2.0, 2.0), (4.0, 0.0)];
+        clip_edges(&mut points, &(0.0..3.0));
+        assert_eq!(points, vec![(0.0, 1.0), (1.0, 2.0), (2.0, 2.0), (3.0, 1.0)]);
+    }
+
+    #[test]
+    fn the_layout_plot_area_is_the_one_plotters_builds() {
+        for (width, height) in [(1000, 400), (64, 64), (333, 777), (4000, 1500)] {
+            let options = PlotOptions {
+                width,
+                height,
+                title: Some("t".into()),
+                ..PlotOptions::default()
+            };
+            let layout = Layout::new(&options, false);
+            let axes = Axes {
+                x: 0.0..1.0,
+                y: 0.0..1.0,
+                x_ticks: ticks::linear(0.0, 1.0, 4),
+                y_ticks: ticks::linear(0.0, 1.0, 4),
+                x_label: "x".into(),
+                y_label: "y".into(),
+            };
+            assert!(
+                render(&layout, Some("t"), &axes, &[], &[]).is_ok(),
+                "{width}×{height}"
+            );
+        }
+    }
+}
