@@ -93,7 +93,7 @@ pub(crate) fn reduce(
     check_log_and_db(options)?;
     let extents = x_extents(traces, options, progress)?;
     let display = x_display(x_quantity, &extents, options);
-    let x_range = x_range(&extents, display, options)?;
+    let x_range = x_range(&extents, display, options, x_quantity == XQuantity::Free)?;
     let columns = ColumnMap::new(x_range.clone(), plot_width);
 
     let mut envelopes = Vec::with_capacity(traces.len());
@@ -221,10 +221,13 @@ fn x_display(quantity: XQuantity, extents: &[(f64, f64)], options: &PlotOptions)
     }
 }
 
+/// The drawn x range: `xlim`, else the data's extent, tight for series
+/// along time or frequency and with 5% margins for x/y pairs.
 fn x_range(
     extents: &[(f64, f64)],
     display: XDisplay,
     options: &PlotOptions,
+    margins: bool,
 ) -> Result<Range<f64>, PlotError> {
     let (low, high) = options.xlim.unwrap_or_else(|| {
         extents
@@ -239,7 +242,12 @@ fn x_range(
             "the x range {low}..{high} cannot be drawn"
         )));
     }
-    Ok(widen(low, high, display.log))
+    let pad = if margins && options.xlim.is_none() {
+        (high - low) * 0.05
+    } else {
+        0.0
+    };
+    Ok(widen(low - pad, high + pad, display.log))
 }
 
 /// A non-empty range around a single value.
