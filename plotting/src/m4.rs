@@ -157,6 +157,28 @@ impl Bucket {
         self.count += 1;
     }
 
+    /// Folds in the summary of samples that come after this bucket's.
+    fn merge(&mut self, later: &Bucket) {
+        if later.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = Bucket {
+                column: self.column,
+                ..*later
+            };
+            return;
+        }
+        if later.min.y < self.min.y {
+            self.min = later.min;
+        }
+        if later.max.y > self.max.y {
+            self.max = later.max;
+        }
+        self.last = later.last;
+        self.count += later.count;
+    }
+
     /// The kept points in sample order, without repeats: one point for a
     /// column of one sample, two to four otherwise.
     pub(crate) fn points(&self) -> impl Iterator<Item = Point> {
@@ -312,8 +334,59 @@ fn scan(bucket: &mut Bucket, first_index: u64, samples: &[f64], transform: Trans
     }
 }
 
+/// The fast path: one branch-light pass for the extremes, then the first
+/// and last drawable samples from the ends. Slices holding ±inf take the
+/// sample-by-sample path.
 #[inline]
-fn scan_with(bucket: &mut Bucket, first_index: u64, samples: &[f64], value: impl Fn(f64) -> f64) {
+fn scan_with(
+    bucket: &mut Bucket,
+    first_index: u64,
+    samples: &[f64],
+    value: impl Fn(f64) -> f64 + Copy,
+) {
+    let (mut min, mut min_at) = (f64::INFINITY, 0);
+    let (mut max, mut max_at) = (f64::NEG_INFINITY, 0);
+    let mut missing = 0u64;
+    for (offset, &raw) in samples.iter().enumerate() {
+        let y = value(raw);
+        missing += u64::from(y.is_nan());
+        if y < min {
+            (min, min_at) = (y, offset);
+        }
+        if y > max {
+            (max, max_at) = (y, offset);
+        }
+    }
+    if !(min.is_finite() && max.is_finite()) {
+        return scan_each(bucket, first_index, samples, value);
+    }
+
+    let point = |offset: usize, y: f64| Point {
+        index: first_index + offset as u64,
+        x: 0.0,
+        y,
+    };
+    let first = samples
+        .iter()
+        .position(|&raw| !value(raw).is_nan())
+        .unwrap_or(min_at);
+    let last = samples
+        .iter()
+        .rposition(|&raw| !value(raw).is_nan())
+        .unwrap_or(max_at);
+    let summary = Bucket {
+        column: bucket.column,
+        count: samples.len() as u64 - missing,
+        first: point(first, value(samples[first])),
+        min: point(min_at, min),
+        max: point(max_at, max),
+        last: point(last, value(samples[last])),
+    };
+    bucket.merge(&summary);
+}
+
+/// The sample-by-sample path, skipping every non-finite value.
+fn scan_each(bucket: &mut Bucket, first_index: u64, samples: &[f64], value: impl Fn(f64) -> f64) {
     for (offset, &raw) in samples.iter().enumerate() {
         let y = value(raw);
         if y.is_finite() {
@@ -497,6 +570,78 @@ mod tests {
         .unwrap();
         let kept: Vec<u64> = envelope.points().map(|p| p.index).collect();
         assert_eq!(kept, vec![0]);
+    }
+
+    #[test]
+    fn infinities_and_nans_inside_a_column_are_skipped() {
+        let columns = ColumnMap::new(0.0..7.0, 2);
+        let values = vec![
+            f64::NAN,
+            3.0,
+            f64::INFINITY,
+            -2.0,
+            f64::NAN,
+            5.0,
+            f64::NEG_INFINITY,
+            1.0,
+        ];
+        let envelope = reduce_uniform(
+            &source(values),
+            &linear(0),
+            &columns,
+            Transform::Identity,
+            &Silent,
+        )
+        .unwrap();
+        let summary: Vec<(u64, u64, u64, u64, u64)> = envelope
+            .buckets
+            .iter()
+            .map(|b| {
+                (
+                    b.count,
+                    b.first.index,
+                    b.min.index,
+                    b.max.index,
+                    b.last.index,
+                )
+            })
+            .collect();
+        // L = 1: samples 0..=6 map to column 0, sample 7 to column 1
+        assert_eq!(summary, vec![(3, 1, 3, 5, 5), (1, 7, 7, 7, 7)]);
+    }
+
+    #[test]
+    fn chunked_fast_path_agrees_with_point_by_point_pushes() {
+        let values: Vec<f64> = (0..700_001u64)
+            .map(|i| {
+                if i % 1013 == 0 {
+                    f64::NAN
+                } else {
+                    ((i * 7919) % 2003) as f64
+                }
+            })
+            .collect();
+        let columns = ColumnMap::new(0.0..700_000.0, 333);
+        let fast = reduce_uniform(
+            &source(values.clone()),
+            &linear(0),
+            &columns,
+            Transform::Identity,
+            &Silent,
+        )
+        .unwrap();
+        let mut reducer = PointReducer::default();
+        for (i, &y) in values.iter().enumerate() {
+            reducer.push(
+                &columns,
+                Point {
+                    index: i as u64,
+                    x: i as f64,
+                    y,
+                },
+            );
+        }
+        assert_eq!(fast.buckets, reducer.finish(700_001).buckets);
     }
 
     #[test]
