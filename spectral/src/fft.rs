@@ -236,7 +236,8 @@ fn rfft_out_of_core(
     };
     let total = 3 * half + 1;
     let packed = four_step::transform(&shape, &mut read, half, &dir, progress, total)?;
-    let block = (options.budget.bytes() / 64).max(1024) as usize;
+    // four buffers of a block: front, back, result and its bytes
+    let block = (options.budget.bytes() / 256).max(1024) as usize;
     four_step::unpack_real(&packed, half, &dir, block, progress, 2 * half, total)
 }
 

@@ -31,6 +31,10 @@ use crate::{MemoryBudget, SpectralError};
 /// room to spare (four buffers of that row, twice).
 const BYTES_PER_FACTOR_SAMPLE: u64 = 256;
 
+/// Rows or columns moved together in the transposes, so that each cache
+/// line fetched is used whole.
+const TILE: usize = 16;
+
 /// Reads complex samples `start .. start + out.len()` of the transform's
 /// input (already padded or truncated).
 pub(crate) type ComplexReader<'a> =
@@ -49,8 +53,6 @@ pub struct FourStepShape {
     pub slab_columns: usize,
     /// Rows per group of pass two.
     pub group_rows: usize,
-    /// Bytes of output mapped at once in pass two.
-    pub window_bytes: u64,
 }
 
 impl FourStepShape {
@@ -76,7 +78,6 @@ impl FourStepShape {
             columns: columns as usize,
             slab_columns: slab_columns as usize,
             group_rows: group_rows as usize,
-            window_bytes: quarter.max(rows * COMPLEX_BYTES),
         })
     }
 }
@@ -208,42 +209,61 @@ fn column_pass(
     let (rows, width_max) = (shape.rows, shape.slab_columns);
     let fft = complex_plan(rows, Direction::Forward);
     let mut slab = vec![Complex64::default(); rows * width_max];
-    let mut line = vec![Complex64::default(); width_max];
+    let mut tile = vec![Complex64::default(); TILE.min(rows) * width_max];
     let mut scratch = vec![Complex64::default(); fft.get_inplace_scratch_len()];
 
     for c0 in (0..shape.columns).step_by(width_max) {
         let width = width_max.min(shape.columns - c0);
         let slab = &mut slab[..rows * width];
 
-        // gather: one range read per row, stored column-major
-        for n1 in 0..rows {
-            progress.check()?;
-            read(
-                n1 as u64 * shape.columns as u64 + c0 as u64,
-                &mut line[..width],
-            )?;
-            for (j, value) in line[..width].iter().enumerate() {
-                slab[j * rows + n1] = *value;
+        // gather: one range read per row, a tile of rows at a time,
+        // transposed into column-major order
+        for n1 in (0..rows).step_by(TILE) {
+            let height = TILE.min(rows - n1);
+            for r in 0..height {
+                progress.check()?;
+                let start = (n1 + r) as u64 * shape.columns as u64 + c0 as u64;
+                read(start, &mut tile[r * width..(r + 1) * width])?;
             }
+            transpose_tile(&tile[..height * width], height, width, slab, rows, n1);
         }
 
         fft.process_with_scratch(slab, &mut scratch);
         apply_twiddles(slab, rows, c0, shape.len, twiddles);
 
-        // store row-major, so that pass two reads contiguous rows
-        let mut window = columns.window(
-            (c0 * rows) as u64 * COMPLEX_BYTES,
-            (width * rows) as u64 * COMPLEX_BYTES,
-        )?;
-        for k1 in 0..rows {
-            for (j, value) in line[..width].iter_mut().enumerate() {
-                *value = slab[j * rows + k1];
+        // store row-major, a tile of rows per write, so that pass two
+        // reads contiguous rows
+        for k1 in (0..rows).step_by(TILE) {
+            let height = TILE.min(rows - k1);
+            for j in 0..width {
+                let column = &slab[j * rows + k1..j * rows + k1 + height];
+                for (r, value) in column.iter().enumerate() {
+                    tile[r * width + j] = *value;
+                }
             }
-            window.write_complex(k1 * width, &line[..width]);
+            columns.write_complex((c0 * rows + k1 * width) as u64, &tile[..height * width])?;
         }
         progress.advance(((c0 + width) * rows) as u64, total_units);
     }
     Ok(())
+}
+
+/// Rows of a tile (`height` × `width`, row-major) into rows `first ..`
+/// of a column-major matrix with `rows` rows.
+fn transpose_tile(
+    tile: &[Complex64],
+    height: usize,
+    width: usize,
+    matrix: &mut [Complex64],
+    rows: usize,
+    first: usize,
+) {
+    for j in 0..width {
+        let column = &mut matrix[j * rows + first..j * rows + first + height];
+        for (r, value) in column.iter_mut().enumerate() {
+            *value = tile[r * width + j];
+        }
+    }
 }
 
 /// Multiplies column j (input column n2 = c0 + j) by ω_L^(n2·k1).
@@ -317,8 +337,8 @@ fn read_row_group(
     Ok(())
 }
 
-/// Writes X[k1 + N1·k2] for k1 in r0 .. r0 + height, through bounded
-/// windows of the output.
+/// Writes X[k1 + N1·k2] for k1 in r0 .. r0 + height: one run of
+/// `height` values per k2.
 fn write_row_group(
     shape: &FourStepShape,
     output: &ScratchFile,
@@ -329,32 +349,29 @@ fn write_row_group(
     progress: &dyn Progress,
 ) -> Result<(), SpectralError> {
     let rows = shape.rows as u64;
-    let per_window = (shape.window_bytes / (rows * COMPLEX_BYTES)).max(1) as usize;
-    let mut gathered = vec![Complex64::default(); height];
+    let mut tile = vec![Complex64::default(); TILE * height];
 
-    for first_k2 in (0..shape.columns).step_by(per_window) {
-        let window_start = first_k2 as u64 * rows;
-        if window_start >= keep {
+    for k2 in (0..shape.columns).step_by(TILE) {
+        let width = TILE.min(shape.columns - k2);
+        if k2 as u64 * rows + r0 as u64 >= keep {
             break;
         }
         progress.check()?;
-        let last_k2 = (first_k2 + per_window).min(shape.columns);
-        let window_end = (last_k2 as u64 * rows).min(keep);
-        let mut window = output.window(
-            window_start * COMPLEX_BYTES,
-            (window_end - window_start) * COMPLEX_BYTES,
-        )?;
 
-        for k2 in first_k2..last_k2 {
-            let first = k2 as u64 * rows + r0 as u64;
+        // a tile of k2 columns, each gathered into its own run of rows
+        for i in 0..height {
+            let row = &group[i * shape.columns + k2..i * shape.columns + k2 + width];
+            for (c, value) in row.iter().enumerate() {
+                tile[c * height + i] = *value;
+            }
+        }
+        for c in 0..width {
+            let first = (k2 + c) as u64 * rows + r0 as u64;
             if first >= keep {
                 break;
             }
             let count = (height as u64).min(keep - first) as usize;
-            for (i, value) in gathered[..count].iter_mut().enumerate() {
-                *value = group[i * shape.columns + k2];
-            }
-            window.write_complex((first - window_start) as usize, &gathered[..count]);
+            output.write_complex(first, &tile[c * height..c * height + count])?;
         }
     }
     Ok(())
