@@ -31,10 +31,10 @@ use tokio::sync::Notify;
 use crate::error::{KernelError, Result};
 
 /// Queued bytes over which the publisher waits for a subscriber.
-pub const HIGH_WATER: usize = 16 << 20;
+pub const HIGH_WATER: usize = 8 << 20;
 
 /// Queued bytes under which a lagging subscriber is served again.
-pub const LOW_WATER: usize = 4 << 20;
+pub const LOW_WATER: usize = 2 << 20;
 
 /// How long the publisher waits for a full subscriber to make progress.
 pub const STALL_TIMEOUT: Duration = Duration::from_millis(1500);

@@ -83,6 +83,7 @@ pub async fn serve(info: ConnectionInfo) -> Result<bool> {
 
     // receive loops
     let (shutdown_tx, mut shutdown_rx) = mpsc::unbounded_channel::<bool>();
+    let control_shutdown = shutdown_tx.clone();
     let control = Control {
         session: session_id.clone(),
         iopub: iopub_tx.clone(),
@@ -121,6 +122,12 @@ pub async fn serve(info: ConnectionInfo) -> Result<bool> {
         handle_control,
     ));
     tokio::spawn(watch_sigint(cancel));
+    if let Some(parent) = std::env::var("JPY_PARENT_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+    {
+        tokio::spawn(watch_parent(parent, control_shutdown.clone()));
+    }
 
     let starting = Message::new(
         "status",
@@ -282,6 +289,23 @@ async fn watch_sigint(cancel: CancelFlag) {
     while interrupts.recv().await.is_some() {
         tracing::info!("SIGINT: interrupting the running cell");
         cancel.cancel();
+    }
+}
+
+/// Ends the kernel when the process that started it is gone
+/// (`JPY_PARENT_PID`, set by jupyter_client's launcher).
+async fn watch_parent(parent: u32, shutdown: mpsc::UnboundedSender<bool>) {
+    let proc_entry = std::path::PathBuf::from(format!("/proc/{parent}"));
+    if !proc_entry.exists() {
+        return; // no procfs here, or a parent we cannot see: do not guess
+    }
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if !proc_entry.exists() {
+            tracing::warn!(parent, "parent process is gone; shutting down");
+            let _ = shutdown.send(false);
+            return;
+        }
     }
 }
 

@@ -163,7 +163,7 @@ impl Shell {
             .context()
             .start_cell(request.content_bool("allow_stdin", false));
 
-        let outcome = self.session.run(&code);
+        let outcome = self.run_guarded(&code);
         let content = match outcome {
             Ok(bundle) => {
                 if let Some(bundle) = bundle {
@@ -195,6 +195,29 @@ impl Shell {
         };
         self.reply(request, "execute_reply", content);
         self.abort(queued);
+    }
+
+    /// Runs a cell; a panic in native code becomes the cell's error
+    /// instead of ending the execution thread.
+    fn run_guarded(&mut self, code: &str) -> Result<Option<crate::display::MimeBundle>, CellError> {
+        let session = &mut self.session;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.run(code))).unwrap_or_else(
+            |panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(%what, "native code panicked during a cell");
+                Err(CellError {
+                    ename: "InternalError".into(),
+                    evalue: format!(
+                        "native code failed: {what}; the kernel keeps running, please report this"
+                    ),
+                    traceback: vec![format!("InternalError: {what}")],
+                })
+            },
+        )
     }
 
     fn user_expressions(&mut self, expressions: Option<&Value>) -> Value {
