@@ -26,7 +26,7 @@ use crate::storage::{Store, blocking, read_at};
 
 /// Reads up to this many bytes at once; larger answers are streamed in
 /// pieces of this size.
-const PIECE: u64 = 8 << 20;
+const PIECE: u64 = 1 << 20;
 
 /// Appends are written to disk in pieces of about this size.
 const WRITE_PIECE: usize = 4 << 20;
