@@ -1,16 +1,13 @@
 //! Where things go on the canvas: font sizes scaled to the image, the
-//! margins and label areas around the plot rectangle, and the text styles
-//! and colours every chart shares. Fixed before any sample is read, since
+//! margins and label areas around the plot rectangle, and the colours the
+//! data layer shares. Fixed before any sample is read, since
 //! the decimation needs the plot's width in pixels.
 
-use plotters::style::{FontDesc, FontStyle, IntoFont, RGBColor, TextStyle};
+use plotters::style::RGBColor;
 
 use crate::figure::PixelRect;
-use crate::font::FAMILY;
 use crate::options::PlotOptions;
 
-/// Axis and tick colour.
-pub(crate) const INK: RGBColor = RGBColor(0x26, 0x26, 0x26);
 /// Grid line colour.
 pub(crate) const GRID: RGBColor = RGBColor(0xe6, 0xe6, 0xe6);
 /// Background.
@@ -67,26 +64,6 @@ impl Layout {
             height: self.height.saturating_sub(self.top + self.bottom).max(2),
         }
     }
-
-    /// Tick labels.
-    pub(crate) fn tick_style(&self) -> TextStyle<'static> {
-        text(self.font, FontStyle::Normal)
-    }
-
-    /// Axis labels.
-    pub(crate) fn label_style(&self) -> TextStyle<'static> {
-        text(self.font * 1.08, FontStyle::Normal)
-    }
-
-    /// The title.
-    pub(crate) fn title_style(&self) -> TextStyle<'static> {
-        text(self.font * 1.3, FontStyle::Bold)
-    }
-}
-
-fn text(size: f64, style: FontStyle) -> TextStyle<'static> {
-    let font: FontDesc<'static> = (FAMILY, size).into_font().style(style);
-    font.color(&INK)
 }
 
 /// Paints everything outside `area` with the background: lines that leave

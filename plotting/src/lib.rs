@@ -15,6 +15,7 @@
 //! [`PlotOptions`], and shows the [`Figure`] it gets back. Which input
 //! draws which plot is the table in this crate's README.
 
+mod decorate;
 mod error;
 mod figure;
 mod font;
@@ -25,6 +26,7 @@ mod m4;
 mod options;
 mod peaks;
 mod spectrogram;
+mod text;
 mod ticks;
 
 pub use error::PlotError;

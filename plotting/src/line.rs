@@ -9,16 +9,16 @@ use std::sync::Arc;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use signal::{Progress, Source, for_each_chunk};
 
 use crate::figure::{PixelRect, encode_png};
 use crate::input::{PlotKind, Trace, UniformAxis, XQuantity, XValues};
-use crate::layout::{GRID, INK, Layout, PAPER, clear_outside};
+use crate::layout::{GRID, Layout, PAPER, clear_outside};
 use crate::m4::{Bucket, CHUNK_LEN, ColumnMap, Envelope, Point, PointReducer, Transform, XMap};
 use crate::options::{PALETTE, PlotOptions, Rgb};
+use crate::text::Canvas;
 use crate::ticks::{self, TickedAxis, Ticks};
-use crate::{PlotError, peaks};
+use crate::{PlotError, decorate, peaks};
 
 /// Fitted axes: ranges in drawing space (log10 for a log axis), ticks and
 /// labels.
@@ -550,7 +550,7 @@ pub(crate) fn render(
     let mut rgb = vec![255u8; width as usize * height as usize * 3];
     draw_data(&mut rgb, layout, axes, traces)?;
     clear_outside(&mut rgb, width, height, layout.plot_area());
-    draw_decorations(&mut rgb, layout, title, axes, traces, markers)?;
+    draw_decorations(&mut rgb, layout, title, axes, traces, markers);
     Ok(rgb)
 }
 
@@ -604,157 +604,22 @@ fn draw_decorations(
     axes: &Axes,
     traces: &[DrawnTrace],
     markers: &[Marker],
-) -> Result<(), PlotError> {
-    let root = BitMapBackend::with_buffer(rgb, (layout.width, layout.height)).into_drawing_area();
-    let mut chart = build_chart(&root, layout, axes)?;
-    let x_format = |v: &f64| axes.x_ticks.label_for(*v);
-    let y_format = |v: &f64| axes.y_ticks.label_for(*v);
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .axis_style(INK)
-        .set_all_tick_mark_size(4)
-        .label_style(layout.tick_style())
-        .axis_desc_style(layout.label_style())
-        .x_desc(axes.x_label.as_str())
-        .x_label_formatter(&x_format)
-        .y_label_formatter(&y_format)
-        .draw()
-        .map_err(PlotError::render)?;
-    draw_y_label(&root, layout, &axes.y_label, &axes.y_ticks)?;
-    draw_box(&root, layout)?;
-    draw_markers(&mut chart, layout, markers)?;
-    draw_legend(&mut chart, layout, traces)?;
-    draw_title(&root, layout, title)?;
-    root.present().map_err(PlotError::render)
-}
-
-/// The top and right edges of the plot area; plotters draws the other two
-/// as axes.
-pub(crate) fn draw_box(
-    root: &DrawingArea<BitMapBackend<'_>, Shift>,
-    layout: &Layout,
-) -> Result<(), PlotError> {
-    let area = layout.plot_area();
-    let (left, top) = (area.x as i32 - 1, area.y as i32 - 1);
-    let (right, bottom) = ((area.x + area.width) as i32, (area.y + area.height) as i32);
-    let style = INK.stroke_width(1);
-    root.draw(&PathElement::new(
-        vec![(left, top), (right, top), (right, bottom)],
-        style,
-    ))
-    .map_err(PlotError::render)
-}
-
-/// The y axis label, rotated, just left of the widest tick label (plotters
-/// would put it at the far edge of the label area).
-pub(crate) fn draw_y_label(
-    root: &DrawingArea<BitMapBackend<'_>, Shift>,
-    layout: &Layout,
-    text: &str,
-    ticks: &Ticks,
-) -> Result<(), PlotError> {
-    let widest = widest_label(root, layout, &ticks.labels);
-    let area = layout.plot_area();
-    let x =
-        (area.x as i32 - 10 - widest - (layout.font * 0.8) as i32).max((layout.font * 0.7) as i32);
-    let style = layout
-        .label_style()
-        .transform(FontTransform::Rotate270)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    root.draw_text(text, &style, (x, (area.y + area.height / 2) as i32))
-        .map_err(PlotError::render)
-}
-
-/// Width in pixels of the widest of `labels` in the tick font.
-pub(crate) fn widest_label(
-    root: &DrawingArea<BitMapBackend<'_>, Shift>,
-    layout: &Layout,
-    labels: &[String],
-) -> i32 {
-    let style = layout.tick_style();
-    let widths = labels.iter().map(|label| {
-        root.estimate_text_size(label, &style)
-            .map_or(0, |size| size.0)
-    });
-    widths.max().unwrap_or(0) as i32
-}
-
-pub(crate) fn draw_title(
-    root: &DrawingArea<BitMapBackend<'_>, Shift>,
-    layout: &Layout,
-    title: Option<&str>,
-) -> Result<(), PlotError> {
-    let Some(title) = title else { return Ok(()) };
-    let area = layout.plot_area();
-    let style = layout
-        .title_style()
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    let centre = ((area.x + area.width / 2) as i32, (layout.top / 2) as i32);
-    root.draw_text(title, &style, centre)
-        .map_err(PlotError::render)
-}
-
-fn draw_markers(
-    chart: &mut Chart<'_, '_>,
-    layout: &Layout,
-    markers: &[Marker],
-) -> Result<(), PlotError> {
-    let style = layout.tick_style().pos(Pos::new(HPos::Left, VPos::Bottom));
-    let area = layout.plot_area();
-    for marker in markers {
-        let (px, py) = chart.backend_coord(&(marker.x, marker.y));
-        let root = chart.plotting_area().strip_coord_spec();
-        let text_width = (marker.text.len() as f64 * layout.font * 0.62) as i32;
-        let text_x = (px + 6).min((area.x + area.width) as i32 - text_width - 4);
-        let text_y = (py - 4).max(area.y as i32 + layout.font as i32 + 2);
-        let offset = (area.x as i32, area.y as i32);
-        root.draw(&TriangleMarker::new(
-            (px - offset.0, py - 7 - offset.1),
-            (layout.font * 0.4) as i32,
-            INK.filled(),
-        ))
-        .map_err(PlotError::render)?;
-        root.draw_text(
-            &marker.text,
-            &style,
-            (text_x - offset.0, text_y - 8 - offset.1),
-        )
-        .map_err(PlotError::render)?;
+) {
+    let mut canvas = Canvas {
+        rgb,
+        width: layout.width,
+        height: layout.height,
+    };
+    decorate::draw_frame(&mut canvas, layout, axes);
+    decorate::draw_markers(&mut canvas, layout, axes, markers);
+    if traces.iter().any(|trace| trace.label.is_some()) {
+        let entries: Vec<(Rgb, String)> = traces
+            .iter()
+            .map(|t| (t.color, t.label.clone().unwrap_or_default()))
+            .collect();
+        decorate::draw_legend(&mut canvas, layout, &entries);
     }
-    Ok(())
-}
-
-fn draw_legend<'a, 'b: 'a>(
-    chart: &mut Chart<'a, 'b>,
-    layout: &Layout,
-    traces: &[DrawnTrace],
-) -> Result<(), PlotError> {
-    if traces.iter().all(|trace| trace.label.is_none()) {
-        return Ok(());
-    }
-    let swatch = (layout.font * 1.5) as i32;
-    for trace in traces {
-        let colour = RGBColor(trace.color.0, trace.color.1, trace.color.2);
-        let label = trace.label.clone().unwrap_or_default();
-        chart
-            .draw_series(LineSeries::new(std::iter::empty::<(f64, f64)>(), colour))
-            .map_err(PlotError::render)?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + swatch, y)], colour.stroke_width(2))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .margin(layout.font as i32 / 2 + 4)
-        .legend_area_size(swatch + 6)
-        .label_font(layout.tick_style())
-        .background_style(PAPER.mix(0.9))
-        .border_style(INK.mix(0.35))
-        .draw()
-        .map_err(PlotError::render)
+    decorate::draw_title(&mut canvas, layout, title);
 }
 
 /// Renders a reduced chart to a figure's PNG bytes.

@@ -6,19 +6,18 @@
 
 use std::ops::Range;
 
-use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use signal::{Progress, Slice, for_each_chunk};
 
 use crate::figure::{Figure, encode_png, hertz, thousands, trim};
 use crate::input::{SpectrogramData, UniformAxis};
-use crate::layout::{INK, Layout, clear_outside};
-use crate::line::{Axes, draw_box, draw_title, draw_y_label, widest_label};
+use crate::layout::{Layout, clear_outside};
+use crate::line::Axes;
 use crate::m4::CHUNK_LEN;
 use crate::options::PlotOptions;
-use crate::{PlotError, ticks};
+use crate::text::{self, Across, Align, Canvas};
+use crate::{PlotError, decorate, ticks};
 
 /// Widest colour range shown: this many dB below the loudest pixel.
 const DYNAMIC_RANGE_DB: f64 = 80.0;
@@ -267,13 +266,14 @@ fn render(
     paint_colour_bar(&mut rgb, layout, range);
     clear_outside_but_bar(&mut rgb, layout);
 
-    let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
-    draw_axes(&root, layout, axes)?;
-    draw_box(&root, layout)?;
-    draw_colour_bar_scale(&root, layout, range)?;
-    draw_title(&root, layout, title)?;
-    root.present().map_err(PlotError::render)?;
-    drop(root);
+    let mut canvas = Canvas {
+        rgb: &mut rgb,
+        width,
+        height,
+    };
+    decorate::draw_frame(&mut canvas, layout, axes);
+    draw_colour_bar_scale(&mut canvas, layout, range);
+    decorate::draw_title(&mut canvas, layout, title);
     Ok(rgb)
 }
 
@@ -337,74 +337,42 @@ fn clear_outside_but_bar(rgb: &mut [u8], layout: &Layout) {
     }
 }
 
-fn draw_axes(
-    root: &DrawingArea<BitMapBackend<'_>, Shift>,
-    layout: &Layout,
-    axes: &Axes,
-) -> Result<(), PlotError> {
-    let mut chart = crate::line::build_chart(root, layout, axes)?;
-    let x_format = |v: &f64| axes.x_ticks.label_for(*v);
-    let y_format = |v: &f64| axes.y_ticks.label_for(*v);
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .axis_style(INK)
-        .set_all_tick_mark_size(4)
-        .label_style(layout.tick_style())
-        .axis_desc_style(layout.label_style())
-        .x_desc(axes.x_label.as_str())
-        .x_label_formatter(&x_format)
-        .y_label_formatter(&y_format)
-        .draw()
-        .map_err(PlotError::render)?;
-    draw_y_label(root, layout, &axes.y_label, &axes.y_ticks)
-}
-
-fn draw_colour_bar_scale(
-    root: &DrawingArea<BitMapBackend<'_>, Shift>,
-    layout: &Layout,
-    (low, high): (f64, f64),
-) -> Result<(), PlotError> {
+fn draw_colour_bar_scale(canvas: &mut Canvas<'_>, layout: &Layout, (low, high): (f64, f64)) {
     let (x, y, bar_width, bar_height) = colour_bar_area(layout);
     if x + bar_width >= layout.width {
-        return Ok(());
+        return;
     }
     let (left, top) = (x as i32 - 1, y as i32 - 1);
     let (right, bottom) = ((x + bar_width) as i32, (y + bar_height) as i32);
-    let outline = vec![
-        (left, top),
-        (right, top),
-        (right, bottom),
-        (left, bottom),
-        (left, top),
-    ];
-    root.draw(&PathElement::new(outline, INK.stroke_width(1)))
-        .map_err(PlotError::render)?;
+    decorate::draw_rectangle(canvas, (left, top), (right, bottom), decorate::INK);
 
     let target = (f64::from(bar_height) / (layout.font * 3.0)).clamp(2.0, 8.0) as usize;
     let scale = ticks::linear(low, high, target);
-    let style = layout.tick_style().pos(Pos::new(HPos::Left, VPos::Center));
+    let style = decorate::tick_style(layout);
     for (value, label) in scale.values.iter().zip(&scale.labels) {
         let fraction = (value - low) / (high - low);
         let row = bottom - 1 - (fraction * f64::from(bar_height - 1)).round() as i32;
-        root.draw(&PathElement::new(vec![(right, row), (right + 4, row)], INK))
-            .map_err(PlotError::render)?;
-        root.draw_text(label, &style, (right + 7, row))
-            .map_err(PlotError::render)?;
+        (right + 1..=right + 4).for_each(|column| canvas.set(column, row, decorate::INK));
+        text::draw(
+            canvas,
+            label,
+            (right + 7, row),
+            style,
+            Align::Start,
+            Across::Centre,
+        );
     }
-    let label_style = layout
-        .label_style()
-        .transform(FontTransform::Rotate270)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    let label_x =
-        right + 7 + widest_label(root, layout, &scale.labels) + (layout.font * 0.9) as i32;
-    root.draw_text(
+    let label_x = right + 7 + decorate::widest(&scale.labels, style) + (layout.font * 0.9) as i32;
+    let label_style = text::Style {
+        size: (layout.font * 1.08) as f32,
+        ..style
+    };
+    text::draw_upward(
+        canvas,
         "power (dB)",
-        &label_style,
         (label_x, top + bar_height as i32 / 2),
-    )
-    .map_err(PlotError::render)?;
-    Ok(())
+        label_style,
+    );
 }
 
 #[cfg(test)]

@@ -55,21 +55,6 @@ pub(crate) struct Ticks {
     pub labels: Vec<String>,
 }
 
-impl Ticks {
-    /// The label of the tick nearest `value`; plotters asks by value.
-    pub(crate) fn label_for(&self, value: f64) -> String {
-        let nearest = self
-            .values
-            .iter()
-            .enumerate()
-            .min_by(|a, b| (a.1 - value).abs().total_cmp(&(b.1 - value).abs()))
-            .map(|(index, _)| index);
-        nearest
-            .map(|index| self.labels[index].clone())
-            .unwrap_or_default()
-    }
-}
-
 /// The step among 1, 2, 2.5, 5 × 10^k closest above `range / target`.
 fn nice_step(range: f64, target: usize) -> f64 {
     let raw = range / target.max(1) as f64;
@@ -127,7 +112,7 @@ fn power_of_ten(exponent: i64) -> String {
     match exponent {
         0..=5 => format!("{}", 10u64.pow(exponent as u32)),
         -3..=-1 => format!("{:.*}", (-exponent) as usize, 10f64.powi(exponent as i32)),
-        _ => format!("1e{exponent}"),
+        _ => format!("1e{exponent}").replace('-', "\u{2212}"),
     }
 }
 
@@ -141,7 +126,19 @@ fn decimals(step: f64) -> usize {
         .unwrap_or(12)
 }
 
+/// Labels with a typographic minus sign (U+2212), as printed axes use.
+fn with_minus(labels: Vec<String>) -> Vec<String> {
+    labels
+        .into_iter()
+        .map(|label| label.replace('-', "\u{2212}"))
+        .collect()
+}
+
 fn format_linear(values: &[f64], step: f64) -> Vec<String> {
+    with_minus(format_plain_or_scientific(values, step))
+}
+
+fn format_plain_or_scientific(values: &[f64], step: f64) -> Vec<String> {
     let largest = values.iter().fold(0.0f64, |acc, v| acc.max(v.abs()));
     if largest >= 1e6 || (largest < 1e-3 && largest > 0.0) {
         let exponent = largest.log10().floor();
@@ -173,7 +170,7 @@ mod tests {
     #[test]
     fn fractional_steps_show_enough_digits() {
         let ticks = linear(-1.1, 1.1, 8);
-        assert_eq!(ticks.labels, vec!["-1.0", "-0.5", "0.0", "0.5", "1.0"]);
+        assert_eq!(ticks.labels, vec!["−1.0", "−0.5", "0.0", "0.5", "1.0"]);
         assert_eq!(
             linear(0.0, 0.9, 4).labels,
             vec!["0.00", "0.25", "0.50", "0.75"]
@@ -184,7 +181,7 @@ mod tests {
     fn tiny_and_huge_values_use_scientific_notation() {
         assert_eq!(
             linear(0.0, 3e-5, 4).labels,
-            vec!["0", "1e-5", "2e-5", "3e-5"]
+            vec!["0", "1e−5", "2e−5", "3e−5"]
         );
         assert_eq!(
             linear(0.0, 2e7, 4).labels,
