@@ -47,6 +47,10 @@ pub struct BlobSlot {
 }
 
 /// The folder of blob files and their slots.
+///
+/// TODO: a slot keeps its file open once read, so a portal with more
+/// documents read than the process's file limit would fail to open more;
+/// close idle files (least recently used) once a deployment gets there.
 #[derive(Debug)]
 pub struct BlobStore {
     dir: PathBuf,
@@ -158,6 +162,11 @@ impl BlobStore {
             size: state.size,
             generation: state.generation,
         })
+    }
+
+    /// The committed size readers see now, without opening the file.
+    pub fn committed_size(&self, slot: &BlobSlot) -> u64 {
+        guard(&slot.state).size
     }
 
     /// Raises the committed size readers see (after the catalog has it).

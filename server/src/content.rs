@@ -22,6 +22,7 @@ use crate::error::{Result, ServerError};
 use crate::image_type;
 use crate::model::{Document, Module};
 use crate::range::{self, ContentRange};
+use crate::slicing;
 use crate::storage::{Store, blocking, read_at};
 
 /// Reads up to this many bytes at once; larger answers are streamed in
@@ -76,6 +77,9 @@ pub async fn get(app: &Arc<App>, document: &Document, call: &Call) -> Result<Res
         .header(header::IF_RANGE)
         .is_none_or(|value| value.trim() == tag);
 
+    if document.module == Module::DataArrays && slicing::asks_for_slice(&call.query) {
+        return array_slice(document, snapshot, call, &tag);
+    }
     if let Some(range_text) = range_header.as_deref().filter(|_| if_range_matches) {
         return ranged(document, snapshot, range_text, &tag).await;
     }
@@ -93,6 +97,30 @@ pub async fn get(app: &Arc<App>, document: &Document, call: &Call) -> Result<Res
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     insert_text(headers, header::CONTENT_TYPE, &document.content_type);
     insert_text(headers, header::ETAG, &tag);
+    Ok(response)
+}
+
+/// The rows of a Data Array a `slice_index` query selects, as raw bytes
+/// (wendelin-protocol.md §4).
+fn array_slice(
+    document: &Document,
+    snapshot: Snapshot,
+    call: &Call,
+    tag: &str,
+) -> Result<Response> {
+    let slice = slicing::parse_slice(&call.query)?;
+    let row = document.row_bytes().unwrap_or(1);
+    let (first, end) = slicing::resolve(slice, snapshot.size / row);
+    let length = (end - first) * row;
+
+    let mut response = (StatusCode::OK, bytes_body(snapshot, first * row, length)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    insert_text(headers, header::ETAG, tag);
     Ok(response)
 }
 

@@ -28,6 +28,7 @@ pub mod range;
 pub mod routes;
 pub mod search;
 pub mod server;
+pub mod slicing;
 pub mod storage;
 
 pub use error::ServerError;

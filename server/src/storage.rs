@@ -129,7 +129,7 @@ impl Store {
         if !document.module.holds_bytes() {
             return 0;
         }
-        self.snapshot(document).map_or(document.size, |s| s.size)
+        self.blobs.committed_size(&self.slot(document))
     }
 
     /// Writes bytes past the committed size of a blob (invisible until

@@ -633,3 +633,28 @@ fn garbage_requests_get_answers_and_the_server_keeps_serving() {
     assert_eq!(server.request("PUT", &path, &[], b"still here").status, 204);
     assert_eq!(server.raw(&path), b"still here");
 }
+
+#[test]
+fn slice_index_records_select_array_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let id = server.create(
+        "data_array_module",
+        json!({"dtype": "<f8", "shape": [0, 2]}),
+    );
+    let path = format!("/erp5/data_array_module/{id}");
+    let rows: Vec<[f64; 2]> = (0..10).map(|i| [i as f64, -(i as f64)]).collect();
+    server.append(&path, 0, &f64_rows(&rows));
+
+    let middle = server.get(&format!(
+        "{path}?slice_index.start:records:int=2&slice_index.stop:records:int=5"
+    ));
+    let tail = server.get(&format!("{path}?slice_index.start:records:int=-2"));
+    let stepped = server.get(&format!("{path}?slice_index.step:records:int=3"));
+
+    assert_eq!(middle.status, 200);
+    assert_eq!(middle.body, f64_rows(&rows[2..5]));
+    assert_eq!(tail.body, f64_rows(&rows[8..]));
+    assert_eq!(stepped.status, 400);
+    assert!(stepped.text().contains("step"), "{}", stepped.text());
+}
