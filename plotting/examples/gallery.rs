@@ -91,6 +91,17 @@ fn main() {
         &Series::Signal(signal.clone()).into(),
         &title("Recording, channel 0"),
     );
+    let small = PlotOptions {
+        width: 320,
+        height: 180,
+        ..title("Small")
+    };
+    save(
+        &folder,
+        "small",
+        &Series::Signal(signal.clone()).into(),
+        &small,
+    );
 
     let bins = Arc::new(spectrum(22_051));
     let frequencies = UniformAxis::new(0.0, 1.0);

@@ -37,7 +37,7 @@ impl Layout {
         let scale = (f64::from(width) / 900.0)
             .min(f64::from(height) / 360.0)
             .clamp(0.5, 2.0);
-        let font = (13.0 * scale).round();
+        let font = (13.0 * scale).round().max(9.0);
         let top = if options.title.is_some() {
             2.6 * font
         } else {
