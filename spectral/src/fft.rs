@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use num_complex::Complex64;
 use signal::{ComplexSource, DEFAULT_CHUNK_LEN, Progress, SignalError, Source, SourceInfo};
 
-use crate::four_step::{self, FourStepShape};
+use crate::four_step::{self, FourStepShape, Largest};
 use crate::packed;
 use crate::plan::{Direction, complex_plan, real_forward_plan, with_scratch};
 use crate::spectrum::{Spectrum, SpectrumKind, Storage};
@@ -77,14 +77,21 @@ impl FftOptions {
     }
 }
 
-/// True when a transform of `len` samples runs in memory under `options`.
+/// The longest transform done in memory whatever the budget: 2^24
+/// samples, a few hundred milliseconds. A single in-memory FFT cannot be
+/// interrupted, and an interrupt must stop a job within 500 ms; longer
+/// transforms run as a four-step, which checks between blocks.
+pub const MAX_IN_MEMORY_LEN: u64 = 1 << 24;
+
+/// True when a transform of `len` samples runs in memory under `options`:
+/// it fits the budget and is at most [`MAX_IN_MEMORY_LEN`].
 pub fn fits_in_memory(len: u64, real: bool, options: &FftOptions) -> bool {
     let per_sample = if real {
         REAL_BYTES_PER_SAMPLE
     } else {
         COMPLEX_BYTES_PER_SAMPLE
     };
-    len.saturating_mul(per_sample) <= options.budget.bytes()
+    len <= MAX_IN_MEMORY_LEN && len.saturating_mul(per_sample) <= options.budget.bytes()
 }
 
 /// The one-sided spectrum of a real signal, `len / 2 + 1` bins, as
@@ -103,15 +110,18 @@ pub fn rfft(
     let len = options.transform_len(info.len)?;
     let sample_rate = options.sample_rate_for(&info)?;
     let kind = SpectrumKind::OneSided;
+    let mut peak = None;
 
     let storage = if fits_in_memory(len, true, options) && len.is_multiple_of(2) {
         Storage::Memory(packed::rfft_even(source, len as usize, progress)?)
     } else if fits_in_memory(len, true, options) {
         Storage::Memory(rfft_in_memory(source, len, progress)?)
     } else {
-        Storage::Scratch(rfft_out_of_core(source, len, options, progress)?)
+        let (file, largest) = rfft_out_of_core(source, len, options, progress)?;
+        peak = largest.peak();
+        Storage::Scratch(file)
     };
-    Ok(Spectrum::new(kind, len, sample_rate, info.units, storage))
+    Ok(Spectrum::new(kind, len, sample_rate, info.units, storage).with_known_peak(peak))
 }
 
 /// The two-sided spectrum of a complex signal, `len` bins in numpy's
@@ -128,6 +138,7 @@ pub fn fft(
     let info = source.info();
     let len = options.transform_len(info.len)?;
     let sample_rate = options.sample_rate_for(&info)?;
+    let mut peak = None;
 
     let storage = if fits_in_memory(len, false, options) {
         Storage::Memory(fft_in_memory(source, len, progress)?)
@@ -135,23 +146,19 @@ pub fn fft(
         let shape = FourStepShape::plan(len, options.budget)?;
         let mut read = |start, out: &mut [Complex64]| read_padded_complex(source, start, out);
         let total = 2 * len;
-        let file = four_step::transform(
-            &shape,
-            &mut read,
-            len,
-            &options.scratch_dir(),
-            progress,
-            total,
-        )?;
+        let dir = options.scratch_dir();
+        let (file, largest) = four_step::transform(&shape, &mut read, len, &dir, progress, total)?;
+        peak = largest.peak();
         Storage::Scratch(file)
     };
-    Ok(Spectrum::new(
+    let spectrum = Spectrum::new(
         SpectrumKind::TwoSided,
         len,
         sample_rate,
         info.units,
         storage,
-    ))
+    );
+    Ok(spectrum.with_known_peak(peak))
 }
 
 fn rfft_in_memory(
@@ -207,7 +214,7 @@ fn rfft_out_of_core(
     len: u64,
     options: &FftOptions,
     progress: &dyn Progress,
-) -> Result<crate::scratch::ScratchFile, SpectralError> {
+) -> Result<(crate::scratch::ScratchFile, Largest), SpectralError> {
     let dir = options.scratch_dir();
     let bins = len / 2 + 1;
     let shape = four_step::plan_real(len, options.budget)?;
@@ -235,7 +242,7 @@ fn rfft_out_of_core(
         Ok(())
     };
     let total = 3 * half + 1;
-    let packed = four_step::transform(&shape, &mut read, half, &dir, progress, total)?;
+    let (packed, _) = four_step::transform(&shape, &mut read, half, &dir, progress, total)?;
     // four buffers of a block: front, back, result and its bytes
     let block = (options.budget.bytes() / 256).max(1024) as usize;
     four_step::unpack_real(&packed, half, &dir, block, progress, 2 * half, total)

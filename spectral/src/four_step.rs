@@ -31,6 +31,36 @@ use crate::{MemoryBudget, SpectralError};
 /// room to spare (four buffers of that row, twice).
 const BYTES_PER_FACTOR_SAMPLE: u64 = 256;
 
+/// The largest |X|² among the bins written, DC left out (as
+/// `Spectrum::peak` does), so that a spectrum out of core knows its peak
+/// without reading its file again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Largest {
+    pub bin: u64,
+    pub power: f64,
+}
+
+impl Largest {
+    fn new() -> Self {
+        Self {
+            bin: 0,
+            power: f64::NEG_INFINITY,
+        }
+    }
+
+    fn offer(&mut self, bin: u64, value: Complex64) {
+        let power = value.norm_sqr();
+        if bin > 0 && power > self.power {
+            *self = Self { bin, power };
+        }
+    }
+
+    /// (bin, magnitude), when any bin other than DC was offered.
+    pub fn peak(self) -> Option<(u64, f64)> {
+        (self.power >= 0.0).then(|| (self.bin, self.power.sqrt()))
+    }
+}
+
 /// Rows or columns moved together in the transposes, so that each cache
 /// line fetched is used whole.
 const TILE: usize = 16;
@@ -170,7 +200,7 @@ impl Twiddles {
 
 /// Transforms the `shape.len` complex samples that `read` yields and
 /// returns a scratch file holding the first `keep` outputs in natural
-/// order.
+/// order, with the largest of them.
 ///
 /// # Errors
 /// A read error, a scratch-file error, or [`SpectralError::Signal`] with
@@ -182,7 +212,7 @@ pub(crate) fn transform(
     dir: &Path,
     progress: &dyn Progress,
     total_units: u64,
-) -> Result<ScratchFile, SpectralError> {
+) -> Result<(ScratchFile, Largest), SpectralError> {
     tracing::debug!(?shape, keep, "four-step fft");
     let twiddles = Twiddles::new(shape.len);
     let columns = ScratchFile::create(dir, shape.len * COMPLEX_BYTES)?;
@@ -192,8 +222,8 @@ pub(crate) fn transform(
 
     progress.phase("rows");
     let output = ScratchFile::create(dir, keep * COMPLEX_BYTES)?;
-    row_pass(shape, &columns, &output, keep, progress, total_units)?;
-    Ok(output)
+    let largest = row_pass(shape, &columns, &output, keep, progress, total_units)?;
+    Ok((output, largest))
 }
 
 /// Pass one: column FFTs and twiddles, slab by slab, into `columns`
@@ -228,7 +258,7 @@ fn column_pass(
             transpose_tile(&tile[..height * width], height, width, slab, rows, n1);
         }
 
-        fft.process_with_scratch(slab, &mut scratch);
+        transform_in_batches(fft.as_ref(), slab, &mut scratch, progress)?;
         apply_twiddles(slab, rows, c0, shape.len, twiddles);
 
         // store row-major, a tile of rows per write, so that pass two
@@ -244,6 +274,28 @@ fn column_pass(
             columns.write_complex((c0 * rows + k1 * width) as u64, &tile[..height * width])?;
         }
         progress.advance(((c0 + width) * rows) as u64, total_units);
+    }
+    Ok(())
+}
+
+/// Values transformed between two cancellation checks: 2 Mi (32 MiB),
+/// tens of milliseconds of FFT.
+const BATCH_VALUES: usize = 1 << 21;
+
+/// The FFTs of consecutive blocks of `buffer`, checking for cancellation
+/// between batches so that an interrupt is seen within a fraction of a
+/// second.
+fn transform_in_batches(
+    fft: &dyn rustfft::Fft<f64>,
+    buffer: &mut [Complex64],
+    scratch: &mut [Complex64],
+    progress: &dyn Progress,
+) -> Result<(), SpectralError> {
+    let len = fft.len();
+    let batch = (BATCH_VALUES / len).max(1) * len;
+    for block in buffer.chunks_mut(batch) {
+        progress.check()?;
+        fft.process_with_scratch(block, scratch);
     }
     Ok(())
 }
@@ -290,8 +342,9 @@ fn row_pass(
     keep: u64,
     progress: &dyn Progress,
     total_units: u64,
-) -> Result<(), SpectralError> {
+) -> Result<Largest, SpectralError> {
     let (row_len, height_max) = (shape.columns, shape.group_rows);
+    let mut largest = Largest::new();
     let fft = complex_plan(row_len, Direction::Forward);
     let mut group = vec![Complex64::default(); height_max * row_len];
     let mut scratch = vec![Complex64::default(); fft.get_inplace_scratch_len()];
@@ -301,14 +354,21 @@ fn row_pass(
         let group = &mut group[..height * row_len];
 
         read_row_group(shape, columns, r0, height, group, progress)?;
-        progress.check()?;
-        fft.process_with_scratch(group, &mut scratch);
-        write_row_group(shape, output, keep, r0, height, group, progress)?;
+        transform_in_batches(fft.as_ref(), group, &mut scratch, progress)?;
+        write_row_group(
+            shape,
+            output,
+            keep,
+            (r0, height),
+            group,
+            &mut largest,
+            progress,
+        )?;
 
         let done = shape.len + ((r0 + height) * row_len) as u64;
         progress.advance(done, total_units);
     }
-    Ok(())
+    Ok(largest)
 }
 
 /// Rows r0 .. r0 + height of the twiddled matrix, from every slab.
@@ -343,9 +403,9 @@ fn write_row_group(
     shape: &FourStepShape,
     output: &ScratchFile,
     keep: u64,
-    r0: usize,
-    height: usize,
+    (r0, height): (usize, usize),
     group: &[Complex64],
+    largest: &mut Largest,
     progress: &dyn Progress,
 ) -> Result<(), SpectralError> {
     let rows = shape.rows as u64;
@@ -371,7 +431,11 @@ fn write_row_group(
                 break;
             }
             let count = (height as u64).min(keep - first) as usize;
-            output.write_complex(first, &tile[c * height..c * height + count])?;
+            let run = &tile[c * height..c * height + count];
+            for (i, value) in run.iter().enumerate() {
+                largest.offer(first + i as u64, *value);
+            }
+            output.write_complex(first, run)?;
         }
     }
     Ok(())
@@ -392,8 +456,9 @@ pub(crate) fn unpack_real(
     progress: &dyn Progress,
     done_before: u64,
     total_units: u64,
-) -> Result<ScratchFile, SpectralError> {
+) -> Result<(ScratchFile, Largest), SpectralError> {
     progress.phase("unpacking");
+    let mut largest = Largest::new();
     let bins = half_len + 1;
     let output = ScratchFile::create(dir, bins * COMPLEX_BYTES)?;
     let twiddles = Twiddles::new(2 * half_len);
@@ -429,11 +494,12 @@ pub(crate) fn unpack_real(
             let even = (z + partner.conj()) * 0.5;
             let odd = (z - partner.conj()) * Complex64::new(0.0, -0.5);
             *out = even + twiddles.get(k) * odd;
+            largest.offer(k, *out);
         }
         output.write_complex(a, &result[..count])?;
         progress.advance(done_before + b, total_units);
     }
-    Ok(output)
+    Ok((output, largest))
 }
 
 #[cfg(test)]

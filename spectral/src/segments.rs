@@ -13,8 +13,9 @@ use signal::{Progress, Source};
 use crate::plan::real_forward_plan;
 use crate::{Detrend, SpectralError, Window};
 
-/// Segments between two cancellation checks inside one read chunk.
-const SEGMENTS_PER_CHECK: u64 = 256;
+/// Samples transformed between two cancellation checks inside one read
+/// chunk (at least one segment).
+const SAMPLES_PER_CHECK: u64 = 1 << 18;
 
 /// How a signal is cut and tapered, resolved against its length.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +147,7 @@ pub(crate) fn for_each_periodogram(
     let mut pending: Vec<f64> = Vec::with_capacity(chunk.len() + plan.nperseg);
     let (mut pending_start, mut next_start, mut index) = (0u64, 0u64, 0u64);
     let mut offset = 0;
+    let segments_per_check = (SAMPLES_PER_CHECK / plan.nfft as u64).max(1);
 
     while offset < len {
         progress.check()?;
@@ -163,7 +165,7 @@ pub(crate) fn for_each_periodogram(
             )?;
             index += 1;
             next_start += plan.hop() as u64;
-            if index % SEGMENTS_PER_CHECK == 0 {
+            if index % segments_per_check == 0 {
                 progress.check()?;
             }
         }
@@ -203,12 +205,29 @@ impl<'a> Periodogram<'a> {
     fn compute(&mut self, segment: &[f64]) -> &[f64] {
         let nperseg = self.plan.nperseg;
         let input = &mut self.input;
-        input[..nperseg].copy_from_slice(segment);
-        self.plan.detrend.apply(&mut input[..nperseg]);
-        input[..nperseg]
-            .iter_mut()
-            .zip(&self.plan.window)
-            .for_each(|(x, w)| *x *= w);
+        let window = &self.plan.window;
+
+        // detrend and taper in one pass where the trend is a constant;
+        // the operations, and so the bits, are those of the two steps
+        let offset = match self.plan.detrend {
+            Detrend::None => Some(0.0),
+            Detrend::Constant => Some(segment.iter().sum::<f64>() / nperseg as f64),
+            Detrend::Linear => None,
+        };
+        match offset {
+            Some(offset) => {
+                let targets = input[..nperseg].iter_mut().zip(segment).zip(window);
+                targets.for_each(|((x, s), w)| *x = (s - offset) * w);
+            }
+            None => {
+                input[..nperseg].copy_from_slice(segment);
+                self.plan.detrend.apply(&mut input[..nperseg]);
+                input[..nperseg]
+                    .iter_mut()
+                    .zip(window)
+                    .for_each(|(x, w)| *x *= w);
+            }
+        }
         input[nperseg..].fill(0.0);
 
         // lengths match the plan by construction, so this cannot fail

@@ -93,6 +93,19 @@ impl Spectrum {
         }
     }
 
+    /// The same spectrum with its peak, (bin, magnitude), already known.
+    pub(crate) fn with_known_peak(self, peak: Option<(u64, f64)>) -> Self {
+        if let Some((bin, magnitude)) = peak {
+            let peak = Peak {
+                bin,
+                frequency: self.frequency(bin),
+                magnitude,
+            };
+            let _ = self.data.peak.set(Some(peak));
+        }
+        self
+    }
+
     /// One-sided (`rfft`) or two-sided (`fft`).
     pub fn kind(&self) -> SpectrumKind {
         self.data.kind
