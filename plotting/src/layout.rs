@@ -44,14 +44,16 @@ impl Layout {
             1.0 * font
         };
         let right = if colour_bar { 7.5 * font } else { 2.0 * font };
+        let (left, right) = fit(6.6 * font, right, width);
+        let (top, bottom) = fit(top, 3.5 * font, height);
         Self {
             width,
             height,
             font,
-            top: top as u32,
-            left: (6.6 * font) as u32,
-            bottom: (3.5 * font) as u32,
-            right: right as u32,
+            top,
+            left,
+            bottom,
+            right,
         }
     }
 
@@ -64,6 +66,14 @@ impl Layout {
             height: self.height.saturating_sub(self.top + self.bottom).max(2),
         }
     }
+}
+
+/// Shrinks two margins together so that they take at most 60% of `size`:
+/// on a tiny canvas the plot keeps some room and labels get cut instead.
+fn fit(first: f64, second: f64, size: u32) -> (u32, u32) {
+    let room = 0.6 * f64::from(size);
+    let factor = (room / (first + second)).min(1.0);
+    ((first * factor) as u32, (second * factor) as u32)
 }
 
 /// Paints everything outside `area` with the background: lines that leave
