@@ -72,6 +72,12 @@ fn bytes_body(snapshot: Snapshot, start: u64, length: u64) -> Body {
 pub async fn get(app: &Arc<App>, document: &Document, call: &Call) -> Result<Response> {
     let snapshot = app.store.snapshot(document)?;
     let tag = etag(&snapshot, document);
+    if call.headers.contains_key(header::RANGE) && call.header(header::RANGE).is_none() {
+        return Err(ServerError::BadRange {
+            header: "<not ASCII>".to_owned(),
+            reason: "a Range header holds ASCII only".to_owned(),
+        });
+    }
     let range_header = call.header(header::RANGE).map(str::to_owned);
     let if_range_matches = call
         .header(header::IF_RANGE)
@@ -291,6 +297,13 @@ fn refuse(explanation: String) -> ServerError {
 /// Wendelin's refusals (400 with `X-Explanation`), a body too large for a
 /// replace, or a storage failure.
 pub async fn put(app: &Arc<App>, document: &Document, call: &mut Call) -> Result<Response> {
+    if call.headers.contains_key(header::CONTENT_RANGE)
+        && call.header(header::CONTENT_RANGE).is_none()
+    {
+        return Err(refuse(
+            "Can not parse range: the Content-Range header is not ASCII".to_owned(),
+        ));
+    }
     let Some(text) = call.header(header::CONTENT_RANGE).map(str::to_owned) else {
         return replace(app, document, call).await;
     };

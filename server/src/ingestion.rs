@@ -111,14 +111,10 @@ pub async fn ingest(app: &Arc<App>, policy_id: &str, call: &mut Call) -> Result<
             reason: format!("ingestion takes POST, not {}", call.method),
         });
     }
-    let policy = app
-        .store
-        .catalog
-        .get(Module::IngestionPolicies, policy_id)?
-        .ok_or_else(|| ServerError::UnknownDocument {
-            module: Module::IngestionPolicies.id().to_owned(),
-            id: policy_id.chars().take(200).collect(),
-        })?;
+    let policy = {
+        let (app, id) = (Arc::clone(app), policy_id.to_owned());
+        blocking(move || app.store.document(Module::IngestionPolicies, &id)).await?
+    };
     let tag = call
         .query_value("reference")
         .ok_or_else(|| ServerError::field("reference", "", "ingestion needs ?reference=<tag>"))?;

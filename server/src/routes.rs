@@ -17,6 +17,7 @@ use crate::app::{App, Call};
 use crate::error::{Result, ServerError};
 use crate::form::{parse_urlencoded, percent_decode};
 use crate::model::Module;
+use crate::storage::blocking;
 use crate::{auth, content, documents, ingestion, notebook, search};
 
 /// The one handler of the server.
@@ -165,6 +166,14 @@ async fn site_route(
     }
 }
 
+/// A document, looked up off the async threads (a catalog commit may hold
+/// the connection through an fsync).
+async fn lookup(app: &Arc<App>, module: Module, id: &str) -> Result<crate::model::Document> {
+    let app = Arc::clone(app);
+    let id = id.to_owned();
+    blocking(move || app.store.document(module, &id)).await
+}
+
 /// `/erp5/<module>/<id>`: bytes or properties.
 async fn document_route(
     app: &Arc<App>,
@@ -172,7 +181,7 @@ async fn document_route(
     module: Module,
     id: &str,
 ) -> Result<Response> {
-    let document = app.store.document(module, id)?;
+    let document = lookup(app, module, id).await?;
     let is_put = call.method == Method::PUT;
     match (module, is_read(&call.method), is_put) {
         (Module::IngestionPolicies, true, _) => documents::property_response(app, &document),
@@ -197,7 +206,7 @@ async fn method_route(
     if module == Module::IngestionPolicies && method == "ingest" {
         return ingestion::ingest(app, id, call).await;
     }
-    let document = app.store.document(module, id)?;
+    let document = lookup(app, module, id).await?;
     let reading = is_read(&call.method);
     let posting = call.method == Method::POST;
 

@@ -344,3 +344,30 @@ fn acquisition_through_the_hateoas_site_serves_ranges() {
     assert_eq!(response.status, 206);
     assert_eq!(response.body, b"ell");
 }
+
+#[test]
+fn non_ascii_range_headers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let path = stream(&server);
+    server.append(&path, 0, b"abc");
+
+    let range = server.get_range(&path, "bytes=0-1\u{e9}");
+    let content_range = server.request(
+        "PUT",
+        &path,
+        &[("Content-Range", "bytes 3-3/4\u{e9}")],
+        b"d",
+    );
+
+    assert_eq!(range.status, 400);
+    assert!(range.text().contains("Range"), "{}", range.text());
+    assert_eq!(content_range.status, 400);
+    assert!(
+        content_range
+            .header("x-explanation")
+            .unwrap()
+            .starts_with("Can not parse range")
+    );
+    assert_eq!(server.raw(&path), b"abc");
+}
