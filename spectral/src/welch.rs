@@ -92,6 +92,24 @@ impl Average {
     }
 }
 
+impl fmt::Display for Average {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Mean => "mean",
+            Self::Median => "median",
+        })
+    }
+}
+
+impl fmt::Display for Scaling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Density => "density",
+            Self::Spectrum => "spectrum",
+        })
+    }
+}
+
 impl FromStr for Average {
     type Err = SpectralError;
 
@@ -224,13 +242,13 @@ impl Psd {
             "cycles/sample"
         };
         let last = self.frequencies.last().copied().unwrap_or(0.0);
+        let what = match self.scaling {
+            Scaling::Density => "psd",
+            Scaling::Spectrum => "power spectrum",
+        };
         format!(
-            "welch {} ({:?} of {} segments of {}, {}, noverlap {}): {} bins, 0 to {} {unit}, \
+            "welch {what} ({} of {} segments of {}, {}, noverlap {}): {} bins, 0 to {} {unit}, \
              resolution {} {unit}, peak {} {unit}",
-            match self.scaling {
-                Scaling::Density => "psd",
-                Scaling::Spectrum => "power spectrum",
-            },
             self.average,
             self.segments,
             self.nperseg,
@@ -241,8 +259,6 @@ impl Psd {
             format_number(self.frequency_step()),
             format_number(self.peak_frequency()),
         )
-        .replace("Mean", "mean")
-        .replace("Median", "median")
     }
 
     /// The values as a Data Array: `<f8`, shape `[bins]`, frequency step.
@@ -551,6 +567,20 @@ mod tests {
 
         assert_eq!(got.values(), expected.values());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn summary_names_the_estimate_and_its_peak() {
+        let values: Vec<f64> = (0..4096)
+            .map(|i| (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 8000.0).sin())
+            .collect();
+        let source = RealVector::new(values).with_sample_rate(8000.0);
+        let psd = welch(&source, &WelchOptions::default(), &Silent).unwrap();
+        assert_eq!(
+            psd.summary(),
+            "welch psd (mean of 31 segments of 256, hann, noverlap 128): 129 bins, 0 to 4000 Hz, \
+             resolution 31.25 Hz, peak 1000 Hz"
+        );
     }
 
     #[test]
