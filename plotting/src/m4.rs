@@ -644,6 +644,29 @@ mod tests {
         assert_eq!(fast.buckets, reducer.finish(700_001).buckets);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_series_reduces_like_the_sample_by_sample_oracle(
+            values in proptest::collection::vec(-1e6f64..1e6, 1..3000),
+            plot_width in 2u32..400,
+            step in 1e-3f64..10.0,
+        ) {
+            let last_x = (values.len() - 1) as f64 * step;
+            let columns = ColumnMap::new(0.0..last_x.max(step), plot_width);
+            let xmap = XMap { axis: UniformAxis::new(0.0, step), log: false };
+            let fast = reduce_uniform(&source(values.clone()), &xmap, &columns, Transform::Identity, &Silent)
+                .unwrap();
+
+            let mut reducer = PointReducer::default();
+            for (i, &y) in values.iter().enumerate() {
+                reducer.push(&columns, Point { index: i as u64, x: xmap.x(i as u64), y });
+            }
+            proptest::prop_assert_eq!(fast.buckets, reducer.finish(values.len() as u64).buckets);
+        }
+    }
+
     #[test]
     fn cancellation_stops_the_reduction() {
         let flag = signal::CancelFlag::new();
