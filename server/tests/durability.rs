@@ -284,3 +284,48 @@ fn restart_serves_everything_back() {
     );
     assert_eq!(restarted.create("data_stream_module", json!({})), "2");
 }
+
+#[test]
+fn reads_racing_replacements_see_one_whole_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Arc::new(Server::start(dir.path()));
+    let id = server.create("data_stream_module", json!({"reference": "swap"}));
+    let path = format!("/erp5/data_stream_module/{id}");
+    let versions = [pattern(21, 300_000), pattern(22, 700_000)];
+    server.request("PUT", &path, &[], &versions[0]);
+    let done = Arc::new(AtomicBool::new(false));
+
+    let reader = {
+        let (server, path, versions, done) = (
+            Arc::clone(&server),
+            path.clone(),
+            versions.clone(),
+            Arc::clone(&done),
+        );
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !done.load(Ordering::SeqCst) {
+                let body = server.raw(&path);
+                assert!(
+                    body == versions[0] || body == versions[1],
+                    "a read of {} bytes mixes contents",
+                    body.len()
+                );
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for round in 0..40 {
+        assert_eq!(
+            server
+                .request("PUT", &path, &[], &versions[round % 2])
+                .status,
+            204
+        );
+    }
+    done.store(true, Ordering::SeqCst);
+
+    assert!(reader.join().unwrap() > 0);
+    assert_eq!(server.raw(&path), versions[1]);
+}
