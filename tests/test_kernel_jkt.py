@@ -43,6 +43,7 @@ class WendelinKernelTests(jupyter_kernel_test.KernelTests):
     code_history_pattern = "6 ?*"
     supported_history_operations = ("tail", "range", "search")
 
+    code_page_something = "sleep_ms?"
     code_inspect_sample = "sleep_ms"
     code_clear_output = "clear_output()"
 

@@ -128,7 +128,21 @@ pub fn complete(session: &Session, code: &str, cursor: usize) -> Completion {
     }
     let prefix: String = chars[start..cursor].iter().collect();
 
-    let candidates = if start > 0 && chars[start - 1] == '.' {
+    let line_start = chars[..start]
+        .iter()
+        .rposition(|c| *c == '\n')
+        .map_or(0, |i| i + 1);
+    let is_magic = start > line_start
+        && chars[start - 1] == '%'
+        && chars[line_start..start - 1]
+            .iter()
+            .all(|c| c.is_whitespace());
+    let candidates = if is_magic {
+        magics::KNOWN_MAGICS
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect()
+    } else if start > 0 && chars[start - 1] == '.' {
         member_candidates(session, &chars[..start - 1])
     } else {
         global_candidates(session)
@@ -410,6 +424,13 @@ mod tests {
         let completion = complete(&session, code, cursor);
         assert_eq!(completion.matches, vec!["wert"]);
         assert_eq!(completion.cursor_start, cursor - 2);
+    }
+
+    #[test]
+    fn magic_names_complete_at_line_start() {
+        let completion = complete(&session(), "let a = 1;\n%erp5_u", 18);
+        assert_eq!(completion.matches, vec!["erp5_url", "erp5_user"]);
+        assert_eq!(completion.cursor_start, 12);
     }
 
     #[test]

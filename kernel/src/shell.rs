@@ -163,7 +163,11 @@ impl Shell {
             .context()
             .start_cell(request.content_bool("allow_stdin", false));
 
-        let outcome = self.run_guarded(&code);
+        let mut payload = Vec::new();
+        let outcome = match help_target(&code) {
+            Some(word) => self.help(word, &mut payload),
+            None => self.run_guarded(&code),
+        };
         let content = match outcome {
             Ok(bundle) => {
                 if let Some(bundle) = bundle {
@@ -174,7 +178,7 @@ impl Shell {
                     self.output.publish("execute_result", result);
                 }
                 let expressions = self.user_expressions(request.content.get("user_expressions"));
-                json!({"status": "ok", "execution_count": count, "user_expressions": expressions, "payload": []})
+                json!({"status": "ok", "execution_count": count, "user_expressions": expressions, "payload": payload})
             }
             Err(error) => {
                 self.output.publish("error", error_content(&error));
@@ -195,6 +199,26 @@ impl Shell {
         };
         self.reply(request, "execute_reply", content);
         self.abort(queued);
+    }
+
+    /// `name?` or `?name`: the inspection text as a pager payload, as
+    /// IPython does.
+    fn help(
+        &self,
+        word: &str,
+        payload: &mut Vec<Value>,
+    ) -> Result<Option<crate::display::MimeBundle>, CellError> {
+        match completion::inspect(&self.session, word, word.chars().count()) {
+            Some(text) => {
+                payload.push(json!({"source": "page", "data": {"text/plain": text}, "start": 0}));
+                Ok(None)
+            }
+            None => Err(CellError {
+                ename: "NameError".into(),
+                evalue: format!("no variable or function named {word}"),
+                traceback: vec![format!("NameError: no variable or function named {word}")],
+            }),
+        }
     }
 
     /// Runs a cell; a panic in native code becomes the cell's error
@@ -326,6 +350,22 @@ impl Shell {
     }
 }
 
+/// The name asked about by a help cell (`name?` or `?name`), if the cell
+/// is one.
+fn help_target(code: &str) -> Option<&str> {
+    let code = code.trim();
+    let word = code
+        .strip_suffix('?')
+        .or_else(|| code.strip_prefix('?'))?
+        .trim();
+    let plain = word
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && word.chars().all(|c| c.is_alphanumeric() || c == '_');
+    plain.then_some(word)
+}
+
 fn error_content(error: &CellError) -> Value {
     json!({"ename": error.ename, "evalue": error.evalue, "traceback": error.traceback})
 }
@@ -333,6 +373,14 @@ fn error_content(error: &CellError) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_cells_are_recognised() {
+        assert_eq!(help_target("sleep_ms?"), Some("sleep_ms"));
+        assert_eq!(help_target(" ?display \n"), Some("display"));
+        assert_eq!(help_target("a ? b"), None);
+        assert_eq!(help_target("let x = 1;"), None);
+    }
 
     #[test]
     fn kernel_info_names_rhai_and_its_extension() {

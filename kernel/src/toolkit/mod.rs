@@ -114,3 +114,116 @@ pub fn to_rhai_array<T: Clone + Send + Sync + 'static>(
     }
     Ok(values.iter().cloned().map(Dynamic::from).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::{SessionConfig, StdinBridge};
+    use crate::display::MimeBundle;
+    use crate::engine::Session;
+    use crate::output::Output;
+    use crate::wire::Message;
+
+    #[derive(Clone)]
+    struct Celsius(f64);
+
+    impl Displayable for Celsius {
+        fn mime_bundle(&self) -> MimeBundle {
+            MimeBundle::text(format!("{:.1} °C", self.0)).with_html("<b>temperature</b>")
+        }
+    }
+
+    /// A toolkit as another crate would write it.
+    struct Weather;
+
+    impl Toolkit for Weather {
+        fn name(&self) -> &'static str {
+            "weather"
+        }
+
+        fn register(&self, registrar: &mut Registrar<'_>) {
+            registrar.register_type::<Celsius>("Celsius");
+            let context = registrar.context();
+            registrar
+                .engine()
+                .register_fn("celsius", move |value: f64| {
+                    let url = context.config().get("erp5_url").unwrap_or_default();
+                    context.print(&format!("from {url}\n"));
+                    Celsius(value)
+                });
+        }
+
+        fn magic(&self, name: &str, _: &str, _: &CellContext) -> Option<Result<String, String>> {
+            match name {
+                "my_notebooks" => Some(Ok("3 notebooks".into())),
+                "notebook_set_title" => Some(Err("server refused the title".into())),
+                _ => None,
+            }
+        }
+    }
+
+    fn session() -> (Session, tokio::sync::mpsc::Receiver<Message>) {
+        let (iopub, receiver) = tokio::sync::mpsc::channel(256);
+        let (requests, _) = tokio::sync::mpsc::unbounded_channel();
+        let (_, replies) = std::sync::mpsc::channel();
+        let stdin = StdinBridge {
+            requests,
+            replies: std::sync::Mutex::new(replies),
+        };
+        let output = Output::new(iopub, "s");
+        output.begin(
+            &Message::new("execute_request", "c", None, serde_json::json!({})),
+            false,
+        );
+        let context = CellContext::new(output, SessionConfig::default(), stdin);
+        (Session::new(context, vec![Box::new(Weather)]), receiver)
+    }
+
+    fn stdout(receiver: &mut tokio::sync::mpsc::Receiver<Message>) -> String {
+        std::iter::from_fn(|| receiver.try_recv().ok())
+            .map(|m| m.content_str("text").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn toolkit_type_displays_with_its_own_bundle_and_sees_the_configuration() {
+        let (mut session, mut receiver) = session();
+        session.run("%erp5_url http://127.0.0.1:1/erp5").unwrap();
+        let bundle = session.run("celsius(21.25)").unwrap().unwrap();
+        assert_eq!(bundle.plain(), "21.2 °C");
+        assert!(bundle.data.contains_key("text/html"));
+        session.context().output().flush();
+        assert!(stdout(&mut receiver).contains("from http://127.0.0.1:1/erp5"));
+    }
+
+    #[test]
+    fn toolkit_magic_hook_replaces_the_message_or_fails_the_cell() {
+        let (mut session, mut receiver) = session();
+        session.run("%my_notebooks").unwrap();
+        session.context().output().flush();
+        assert_eq!(stdout(&mut receiver), "3 notebooks\n");
+
+        let error = session.run("%notebook_set_title Spectra").unwrap_err();
+        assert_eq!(error.ename, "MagicError");
+        assert_eq!(error.evalue, "server refused the title");
+        assert_eq!(
+            session
+                .context()
+                .config()
+                .get("notebook_set_title")
+                .unwrap(),
+            "Spectra"
+        );
+    }
+
+    #[test]
+    fn arrays_past_the_limit_are_refused_with_the_numbers() {
+        let error = to_rhai_array(&[1.0_f64, 2.0, 3.0], 2).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("3 values are more than the array limit of 2")
+        );
+        assert_eq!(to_rhai_array(&[1_i64, 2], 2).unwrap().len(), 2);
+    }
+}
