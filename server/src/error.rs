@@ -45,6 +45,15 @@ pub enum ServerError {
         allowed: &'static str,
     },
 
+    /// A call Wendelin answers with BadRequest for any method but its own
+    /// (ingestion, wendelin-protocol.md §6).
+    #[error("{path} takes {expected}, not {method}")]
+    WrongMethod {
+        method: String,
+        path: String,
+        expected: &'static str,
+    },
+
     /// A `Range` header that does not parse.
     #[error("range header {header:?} does not parse: {reason}")]
     BadRange { header: String, reason: String },

@@ -107,8 +107,10 @@ fn target_stream(app: &App, reference: &str, tag: &str) -> Result<Document> {
 /// appended), or a storage failure.
 pub async fn ingest(app: &Arc<App>, policy_id: &str, call: &mut Call) -> Result<Response> {
     if call.method != Method::POST {
-        return Err(ServerError::BadBody {
-            reason: format!("ingestion takes POST, not {}", call.method),
+        return Err(ServerError::WrongMethod {
+            method: call.method.to_string(),
+            path: call.path.clone(),
+            expected: "POST",
         });
     }
     let policy = {

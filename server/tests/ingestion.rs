@@ -185,6 +185,7 @@ fn unknown_policy_is_404_and_get_is_400() {
     assert_eq!(unknown.status, 404);
     assert!(unknown.text().contains("nope"));
     assert_eq!(get.status, 400);
+    assert!(get.text().contains("takes POST, not GET"), "{}", get.text());
 }
 
 #[test]
