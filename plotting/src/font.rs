@@ -1,7 +1,8 @@
-//! The embedded font. Text is drawn by plotters' `ab_glyph` backend from
-//! DejaVu Sans compiled into the binary (licence in
-//! `assets/DejaVu-LICENSE.txt`), so no system font library is linked and
-//! every machine draws the same pixels
+//! The embedded font registered with plotters. The crate draws its text
+//! itself ([`crate::text`], same DejaVu Sans files, licence in
+//! `assets/DejaVu-LICENSE.txt`); registering the faces with plotters'
+//! `ab_glyph` backend as well means any text plotters lays out finds a
+//! font instead of failing, and still without a system font library
 //! (`spectral-and-plotting.md` §4, "Fonts, the CI trap").
 
 use std::sync::OnceLock;
@@ -13,8 +14,10 @@ use crate::PlotError;
 /// The family name every text style of the crate uses.
 pub(crate) const FAMILY: &str = "sans-serif";
 
-static REGULAR: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-static BOLD: &[u8] = include_bytes!("../assets/DejaVuSans-Bold.ttf");
+/// DejaVu Sans, regular.
+pub(crate) static REGULAR: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+/// DejaVu Sans, bold.
+pub(crate) static BOLD: &[u8] = include_bytes!("../assets/DejaVuSans-Bold.ttf");
 static REGISTERED: OnceLock<bool> = OnceLock::new();
 
 /// Registers the embedded fonts with plotters, once per process.

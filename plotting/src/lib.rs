@@ -6,9 +6,9 @@
 //! chunks, with progress reported and cancellation checked between chunks.
 //! Long series are decimated with M4 as they are read, in one pass and in
 //! memory proportional to the plot's width, and the picture is pixel for
-//! pixel the one every sample would draw. Text comes from an embedded font
-//! (plotters' `ab_glyph` backend), so no system font library is linked and
-//! the same input gives the same PNG bytes on every machine.
+//! pixel the one every sample would draw. Text is rasterised with
+//! `ab_glyph` from an embedded DejaVu Sans, so no system font library is
+//! linked and the same input gives the same PNG bytes on every machine.
 //!
 //! The crate knows nothing of HTTP, Jupyter or FFTs: the kernel turns its
 //! values into a [`PlotInput`] and a script's option map into

@@ -9,10 +9,9 @@ use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 
+use crate::font::{BOLD, REGULAR};
 use crate::options::Rgb;
 
-static REGULAR: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-static BOLD: &[u8] = include_bytes!("../assets/DejaVuSans-Bold.ttf");
 static FONTS: OnceLock<Option<(FontRef<'static>, FontRef<'static>)>> = OnceLock::new();
 
 /// An RGB buffer, rows top to bottom, 3 bytes per pixel.
