@@ -222,3 +222,79 @@ fn policy_ids_are_unique() {
     assert_eq!(again.status, 409);
     assert_eq!(default.status, 409);
 }
+
+fn workspace() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `scripts/fluentd_ingest.py` (Python msgpack, an encoder independent
+/// of ours) on a shared recording.
+fn fluentd_ingest(server: &Server, policy: &str, tag: &str, file: &std::path::Path) {
+    let root = workspace();
+    let output = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/fluentd_ingest.py"))
+        .arg(file)
+        .args(["--url", &format!("http://127.0.0.1:{}/erp5", server.port)])
+        .args([
+            "--policy",
+            policy,
+            "--tag",
+            tag,
+            "--record-size",
+            "4000",
+            "--chunk-size",
+            "20000",
+        ])
+        .output()
+        .expect(".venv/bin/python runs: run scripts/python-env.sh first");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn fluentd_recording_through_a_fast_input_policy_arrives_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.post_form(
+        "/erp5/portal_ingestion_policies/IngestionPolicyTool_addIngestionPolicy",
+        "reference=wav",
+    );
+    let recording = workspace().join("../shared/data/recordings/Front_Left.wav");
+
+    fluentd_ingest(&server, "wav", "wav.front_left", &recording);
+
+    let stream = stream_by_reference(&server, "wav");
+    let url = stream["relative_url"].as_str().unwrap();
+    assert!(server.raw(&format!("/erp5/{url}")) == std::fs::read(&recording).unwrap());
+}
+
+#[test]
+fn fluentd_recording_through_the_default_policy_keeps_its_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let recording = workspace().join("../shared/data/recordings/Front_Center.wav");
+
+    fluentd_ingest(&server, "default", "speaker.front_center", &recording);
+
+    // python's msgpack unpacks what the stream holds back into the file
+    let stream = server.raw("/erp5/data_stream_module/1");
+    let script = "import sys, msgpack\n\
+        data = b''.join(record['data'] for _, record in msgpack.Unpacker(sys.stdin.buffer, raw=False))\n\
+        sys.stdout.buffer.write(data)\n";
+    let mut child = std::process::Command::new(workspace().join(".venv/bin/python"))
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer =
+        std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &stream).unwrap());
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(output.status.success());
+    assert!(output.stdout == std::fs::read(&recording).unwrap());
+}
