@@ -38,5 +38,5 @@ pub use plan::{
 pub use segments::DEFAULT_NPERSEG;
 pub use spectrogram::{Spectrogram, SpectrogramOptions, SpectrogramValues, spectrogram};
 pub use spectrum::{FrequencyAxis, Peak, Spectrum, SpectrumKind, SpectrumValues, collect};
-pub use welch::{Average, Psd, Scaling, WelchOptions, median_bias, welch};
+pub use welch::{Average, Psd, Scaling, WelchOptions, median_bias, welch, welch_complex};
 pub use window::Window;

@@ -8,9 +8,9 @@
 //! one chunk, one segment and one transform, whatever the signal's length.
 
 use num_complex::Complex64;
-use signal::{Progress, Source};
+use signal::{ComplexSource, Progress, Source};
 
-use crate::plan::real_forward_plan;
+use crate::plan::{Direction, complex_plan, real_forward_plan};
 use crate::{Detrend, SpectralError, Window};
 
 /// Samples transformed between two cancellation checks inside one read
@@ -140,11 +140,58 @@ pub(crate) fn for_each_periodogram(
     progress: &dyn Progress,
     mut visit: impl FnMut(u64, &[f64]) -> Result<(), SpectralError>,
 ) -> Result<(), SpectralError> {
-    assert!(chunk_len > 0, "chunk length must be positive, got 0");
     let mut transform = Periodogram::new(plan);
-    let len = source.len();
-    let mut chunk = vec![0.0; chunk_len.min(len as usize)];
-    let mut pending: Vec<f64> = Vec::with_capacity(chunk.len() + plan.nperseg);
+    let read = |start, out: &mut [f64]| source.read_into(start, out);
+    for_each_segment(
+        source.len(),
+        read,
+        plan,
+        chunk_len,
+        progress,
+        |index, segment| visit(index, transform.compute(segment)),
+    )
+}
+
+/// As [`for_each_periodogram`], for complex samples: the periodogram has
+/// `nfft` bins in numpy's two-sided order.
+///
+/// # Errors
+/// As [`for_each_periodogram`].
+///
+/// # Panics
+/// When `chunk_len` is 0.
+pub(crate) fn for_each_complex_periodogram(
+    source: &dyn ComplexSource,
+    plan: &SegmentPlan,
+    chunk_len: usize,
+    progress: &dyn Progress,
+    mut visit: impl FnMut(u64, &[f64]) -> Result<(), SpectralError>,
+) -> Result<(), SpectralError> {
+    let mut transform = ComplexPeriodogram::new(plan);
+    let read = |start, out: &mut [Complex64]| source.read_into(start, out);
+    for_each_segment(
+        source.len(),
+        read,
+        plan,
+        chunk_len,
+        progress,
+        |index, segment| visit(index, transform.compute(segment)),
+    )
+}
+
+/// Reads `len` samples in chunks and calls `visit(index, segment)` for
+/// each full segment, in order, carrying the overlap between chunks.
+fn for_each_segment<T: Copy + Default>(
+    len: u64,
+    mut read: impl FnMut(u64, &mut [T]) -> Result<(), signal::SignalError>,
+    plan: &SegmentPlan,
+    chunk_len: usize,
+    progress: &dyn Progress,
+    mut visit: impl FnMut(u64, &[T]) -> Result<(), SpectralError>,
+) -> Result<(), SpectralError> {
+    assert!(chunk_len > 0, "chunk length must be positive, got 0");
+    let mut chunk = vec![T::default(); chunk_len.min(len as usize)];
+    let mut pending: Vec<T> = Vec::with_capacity(chunk.len() + plan.nperseg);
     let (mut pending_start, mut next_start, mut index) = (0u64, 0u64, 0u64);
     let mut offset = 0;
     let segments_per_check = (SAMPLES_PER_CHECK / plan.nfft as u64).max(1);
@@ -152,17 +199,14 @@ pub(crate) fn for_each_periodogram(
     while offset < len {
         progress.check()?;
         let count = chunk.len().min((len - offset) as usize);
-        source.read_into(offset, &mut chunk[..count])?;
+        read(offset, &mut chunk[..count])?;
         pending.extend_from_slice(&chunk[..count]);
         offset += count as u64;
 
         // every segment that now lies wholly inside `pending`
         while next_start + plan.nperseg as u64 <= pending_start + pending.len() as u64 {
             let local = (next_start - pending_start) as usize;
-            visit(
-                index,
-                transform.compute(&pending[local..local + plan.nperseg]),
-            )?;
+            visit(index, &pending[local..local + plan.nperseg])?;
             index += 1;
             next_start += plan.hop() as u64;
             if index % segments_per_check == 0 {
@@ -237,6 +281,56 @@ impl<'a> Periodogram<'a> {
         debug_assert!(done.is_ok(), "realfft buffers sized by its own plan");
 
         for (power, bin) in self.power.iter_mut().zip(&self.output) {
+            *power = bin.re * bin.re + bin.im * bin.im;
+        }
+        &self.power
+    }
+}
+
+/// The two-sided transform of one complex segment, with its buffers.
+struct ComplexPeriodogram<'a> {
+    plan: &'a SegmentPlan,
+    fft: std::sync::Arc<dyn rustfft::Fft<f64>>,
+    buffer: Vec<Complex64>,
+    real: Vec<f64>,
+    imaginary: Vec<f64>,
+    scratch: Vec<Complex64>,
+    power: Vec<f64>,
+}
+
+impl<'a> ComplexPeriodogram<'a> {
+    fn new(plan: &'a SegmentPlan) -> Self {
+        let fft = complex_plan(plan.nfft, Direction::Forward);
+        Self {
+            buffer: vec![Complex64::default(); plan.nfft],
+            real: vec![0.0; plan.nperseg],
+            imaginary: vec![0.0; plan.nperseg],
+            scratch: vec![Complex64::default(); fft.get_inplace_scratch_len()],
+            power: vec![0.0; plan.nfft],
+            fft,
+            plan,
+        }
+    }
+
+    /// Detrends the real and imaginary parts apart (a least-squares fit of
+    /// complex data is the fit of each part), tapers and transforms.
+    fn compute(&mut self, segment: &[Complex64]) -> &[f64] {
+        let nperseg = self.plan.nperseg;
+        for ((re, im), value) in self.real.iter_mut().zip(&mut self.imaginary).zip(segment) {
+            (*re, *im) = (value.re, value.im);
+        }
+        self.plan.detrend.apply(&mut self.real);
+        self.plan.detrend.apply(&mut self.imaginary);
+
+        let parts = self.real.iter().zip(&self.imaginary).zip(&self.plan.window);
+        for (out, ((re, im), w)) in self.buffer[..nperseg].iter_mut().zip(parts) {
+            *out = Complex64::new(re * w, im * w);
+        }
+        self.buffer[nperseg..].fill(Complex64::default());
+
+        self.fft
+            .process_with_scratch(&mut self.buffer, &mut self.scratch);
+        for (power, bin) in self.power.iter_mut().zip(&self.buffer) {
             *power = bin.re * bin.re + bin.im * bin.im;
         }
         &self.power

@@ -289,7 +289,7 @@ pub fn spectrogram(
     progress: &dyn Progress,
 ) -> Result<Spectrogram, SpectralError> {
     let plan = SegmentPlan::resolve(&segment_request(options), source.len())?;
-    let (sample_rate, rate_known) = resolve_rate(options.sample_rate, source)?;
+    let (sample_rate, rate_known) = resolve_rate(options.sample_rate, &source.info())?;
     let chunk_len = checked_chunk_len(options.chunk_len)?;
     let scale = options.scaling.factor(&plan, sample_rate);
     let bins = plan.bins();

@@ -12,11 +12,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use signal::{DEFAULT_CHUNK_LEN, Progress, RealVector, Source};
+use signal::{ComplexSource, DEFAULT_CHUNK_LEN, Progress, RealVector, Source, SourceInfo};
 
 use crate::export::{DataArrayExport, Dtype, ExportValues, format_number};
 use crate::scratch::ScratchFile;
-use crate::segments::{SegmentPlan, SegmentRequest, for_each_periodogram};
+use crate::segments::{
+    SegmentPlan, SegmentRequest, for_each_complex_periodogram, for_each_periodogram,
+};
 use crate::{Detrend, MemoryBudget, SpectralError, Window};
 
 /// How a periodogram is normalised.
@@ -169,9 +171,9 @@ impl Default for WelchOptions {
 /// [`SpectralError::InvalidOption`] for a rate that is not positive.
 pub(crate) fn resolve_rate(
     option: Option<f64>,
-    source: &dyn Source,
+    info: &SourceInfo,
 ) -> Result<(f64, bool), SpectralError> {
-    let given = option.or(source.info().sample_rate);
+    let given = option.or(info.sample_rate);
     let rate = given.unwrap_or(1.0);
     if !(rate.is_finite() && rate > 0.0) {
         return Err(SpectralError::invalid(
@@ -293,25 +295,80 @@ pub fn welch(
     progress: &dyn Progress,
 ) -> Result<Psd, SpectralError> {
     let plan = SegmentPlan::resolve(&segment_request(options), source.len())?;
-    let (sample_rate, rate_known) = resolve_rate(options.sample_rate, source)?;
+    let rate = resolve_rate(options.sample_rate, &source.info())?;
     let chunk_len = checked_chunk_len(options.chunk_len)?;
+    let mut walk =
+        |visit: &mut Visit<'_>| for_each_periodogram(source, &plan, chunk_len, progress, visit);
+
+    let raw = average(&plan, plan.bins(), options, &mut walk, progress)?;
+    let frequencies = rfft_frequencies(plan.nfft, rate.0);
+    Ok(finish(&plan, options, raw, frequencies, rate, true))
+}
+
+/// Welch's estimate of a complex signal's power spectral density, two-sided
+/// (`nfft` bins in numpy's order: 0, positive, then negative frequencies),
+/// as scipy does for complex input.
+///
+/// # Errors
+/// As [`welch`].
+pub fn welch_complex(
+    source: &dyn ComplexSource,
+    options: &WelchOptions,
+    progress: &dyn Progress,
+) -> Result<Psd, SpectralError> {
+    let plan = SegmentPlan::resolve(&segment_request(options), source.len())?;
+    let rate = resolve_rate(options.sample_rate, &source.info())?;
+    let chunk_len = checked_chunk_len(options.chunk_len)?;
+    let mut walk = |visit: &mut Visit<'_>| {
+        for_each_complex_periodogram(source, &plan, chunk_len, progress, visit)
+    };
+
+    let raw = average(&plan, plan.nfft, options, &mut walk, progress)?;
+    let frequencies = fft_frequencies(plan.nfft, rate.0);
+    Ok(finish(&plan, options, raw, frequencies, rate, false))
+}
+
+/// Receives each segment's periodogram.
+type Visit<'a> = dyn FnMut(u64, &[f64]) -> Result<(), SpectralError> + 'a;
+
+/// Walks the periodograms of a signal, in order.
+type Walk<'a> = dyn FnMut(&mut Visit<'_>) -> Result<(), SpectralError> + 'a;
+
+fn average(
+    plan: &SegmentPlan,
+    bins: usize,
+    options: &WelchOptions,
+    walk: &mut Walk<'_>,
+    progress: &dyn Progress,
+) -> Result<Vec<f64>, SpectralError> {
     tracing::debug!(
         nperseg = plan.nperseg,
         noverlap = plan.noverlap,
         segments = plan.count,
         "welch"
     );
+    match options.average {
+        Average::Mean => mean_periodogram(plan, bins, walk),
+        Average::Median => median_periodogram(plan, bins, options, walk, progress),
+    }
+}
 
-    let raw = match options.average {
-        Average::Mean => mean_periodogram(source, &plan, chunk_len, progress)?,
-        Average::Median => median_periodogram(source, &plan, options, chunk_len, progress)?,
-    };
-    let scale = options.scaling.factor(&plan, sample_rate);
+/// Scales the averaged periodogram (doubling the one-sided bins that
+/// stand for two) and builds the result.
+fn finish(
+    plan: &SegmentPlan,
+    options: &WelchOptions,
+    raw: Vec<f64>,
+    frequencies: Vec<f64>,
+    (sample_rate, rate_known): (f64, bool),
+    one_sided: bool,
+) -> Psd {
+    let scale = options.scaling.factor(plan, sample_rate);
     let values = raw
         .iter()
         .enumerate()
         .map(|(bin, value)| {
-            if plan.doubled(bin) {
+            if one_sided && plan.doubled(bin) {
                 value * scale * 2.0
             } else {
                 value * scale
@@ -319,8 +376,8 @@ pub fn welch(
         })
         .collect();
 
-    Ok(Psd {
-        frequencies: rfft_frequencies(plan.nfft, sample_rate),
+    Psd {
+        frequencies,
         values,
         segments: plan.count,
         nperseg: plan.nperseg,
@@ -330,7 +387,7 @@ pub fn welch(
         average: options.average,
         sample_rate,
         rate_known,
-    })
+    }
 }
 
 fn segment_request(options: &WelchOptions) -> SegmentRequest {
@@ -362,17 +419,25 @@ pub(crate) fn rfft_frequencies(nfft: usize, sample_rate: f64) -> Vec<f64> {
     (0..nfft / 2 + 1).map(|k| k as f64 * step).collect()
 }
 
+/// numpy's `fftfreq(nfft, 1/fs)`: 0, positive, then negative frequencies.
+pub(crate) fn fft_frequencies(nfft: usize, sample_rate: f64) -> Vec<f64> {
+    let step = 1.0 / (nfft as f64 * (1.0 / sample_rate));
+    let positive = nfft.div_ceil(2);
+    (0..nfft)
+        .map(|k| if k < positive { k as f64 } else { k as f64 - nfft as f64 } * step)
+        .collect()
+}
+
 /// The mean of the unscaled periodograms, with a Neumaier-compensated
 /// sum per bin.
 fn mean_periodogram(
-    source: &dyn Source,
     plan: &SegmentPlan,
-    chunk_len: usize,
-    progress: &dyn Progress,
+    bins: usize,
+    walk: &mut Walk<'_>,
 ) -> Result<Vec<f64>, SpectralError> {
-    let mut sums = vec![0.0; plan.bins()];
-    let mut compensations = vec![0.0; plan.bins()];
-    for_each_periodogram(source, plan, chunk_len, progress, |_, power| {
+    let mut sums = vec![0.0; bins];
+    let mut compensations = vec![0.0; bins];
+    walk(&mut |_, power| {
         for ((sum, compensation), &value) in sums.iter_mut().zip(&mut compensations).zip(power) {
             let total = *sum + value;
             *compensation += if sum.abs() >= value.abs() {
@@ -395,13 +460,12 @@ fn mean_periodogram(
 /// The median of the unscaled periodograms over segments, divided by
 /// scipy's bias (not applied to a single segment, as scipy).
 fn median_periodogram(
-    source: &dyn Source,
     plan: &SegmentPlan,
+    bins: usize,
     options: &WelchOptions,
-    chunk_len: usize,
+    walk: &mut Walk<'_>,
     progress: &dyn Progress,
 ) -> Result<Vec<f64>, SpectralError> {
-    let bins = plan.bins();
     let bytes = plan.count * bins as u64 * 8;
     let store = if bytes <= options.budget.bytes() / 2 {
         PeriodogramStore::Memory(Vec::with_capacity((plan.count as usize) * bins))
@@ -414,9 +478,7 @@ fn median_periodogram(
         PeriodogramStore::Scratch(ScratchFile::create(&dir, bytes)?)
     };
     let mut store = store;
-    for_each_periodogram(source, plan, chunk_len, progress, |index, power| {
-        store.push(index, power)
-    })?;
+    walk(&mut |index, power| store.push(index, power))?;
 
     progress.phase("median");
     let medians = store.medians(plan.count as usize, bins, options.budget, progress)?;

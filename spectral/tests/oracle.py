@@ -11,6 +11,8 @@ OUTDIR/out-i.f64 as float64:
                                -> frequencies, then Pxx
   spectrogram FS NPERSEG NOVERLAP|none WINDOW DETREND SCALING
                                -> frequencies, times, then Sxx (freq-major)
+  cwelch FS NPERSEG NOVERLAP|none WINDOW DETREND SCALING AVERAGE
+                               -> as welch, of the complex input (two-sided)
 
 WINDOW is hann, hamming, blackman, boxcar or tukey:ALPHA; DETREND is
 constant, linear or none. A case may start with @LEN to use only the
@@ -50,6 +52,11 @@ def run(case, x):
     window = window_of(words[4])
     detrend = False if words[5] == "none" else words[5]
     scaling = words[6]
+    if kind == "cwelch":
+        z = x.view(np.complex128)
+        f, p = signal.welch(z, fs=fs, window=window, nperseg=nperseg, noverlap=noverlap,
+                            detrend=detrend, scaling=scaling, average=words[7])
+        return np.concatenate([f, p])
     if kind == "welch":
         f, p = signal.welch(x, fs=fs, window=window, nperseg=nperseg, noverlap=noverlap,
                             detrend=detrend, scaling=scaling, average=words[7])

@@ -17,7 +17,7 @@ use num_complex::Complex64;
 use signal::{ComplexVector, RealVector, Silent};
 use spectral::{
     Average, Detrend, FftOptions, Scaling, SpectrogramOptions, WelchOptions, Window, fft, rfft,
-    spectrogram, welch,
+    spectrogram, welch, welch_complex,
 };
 use support::{Seeded, assert_close_per_value, assert_close_to_largest};
 
@@ -188,6 +188,50 @@ fn welch_agrees_with_scipy_over_the_grid() {
         assert_eq!(expected.len(), 2 * bins, "{what}: bin count");
         assert_close_per_value(psd.frequencies(), &expected[..bins], 1e-15, 0.0, &what);
         assert_close_per_value(psd.values(), &expected[bins..], RELATIVE, FLOOR, &what);
+    }
+}
+
+#[test]
+fn welch_of_a_complex_signal_is_two_sided_like_scipy() {
+    let dir = tempfile::tempdir().unwrap();
+    let rate = 100.0;
+    let values = Seeded::new(21).complex_signal(6001);
+    support::write_complex(&dir.path().join("input.f64"), &values);
+    let cases = [
+        (255, "none", "hann", "constant", "density", "mean"),
+        (256, "0", "hamming", "linear", "spectrum", "median"),
+        (256, "255", "tukey:0.25", "none", "density", "median"),
+        (255, "100", "boxcar", "linear", "density", "mean"),
+    ];
+    let lines: Vec<String> = cases
+        .iter()
+        .map(|(nperseg, noverlap, window, detrend, scaling, average)| {
+            format!("cwelch {rate} {nperseg} {noverlap} {window} {detrend} {scaling} {average}")
+        })
+        .collect();
+    support::run_oracle(dir.path(), &dir.path().join("input.f64"), &lines);
+    let source = ComplexVector::new(values);
+
+    for (index, (nperseg, noverlap, window, detrend, scaling, average)) in cases.iter().enumerate()
+    {
+        let options = WelchOptions {
+            window: Window::parse(window).unwrap(),
+            nperseg: Some(*nperseg),
+            noverlap: noverlap.parse().ok(),
+            detrend: Detrend::parse(detrend).unwrap(),
+            scaling: Scaling::parse(scaling).unwrap(),
+            average: Average::parse(average).unwrap(),
+            sample_rate: Some(rate),
+            chunk_len: 999,
+            ..WelchOptions::default()
+        };
+        let psd = welch_complex(&source, &options, &Silent).unwrap();
+
+        let expected = support::read_f64s(&dir.path().join(format!("out-{index}.f64")));
+        let what = format!("complex welch case {index}: {}", lines[index]);
+        assert_eq!(expected.len(), 2 * nperseg, "{what}: bin count");
+        assert_close_per_value(psd.frequencies(), &expected[..*nperseg], 1e-15, 0.0, &what);
+        assert_close_per_value(psd.values(), &expected[*nperseg..], RELATIVE, FLOOR, &what);
     }
 }
 
