@@ -27,6 +27,32 @@ pub struct Store {
     data_dir: PathBuf,
     /// Serialises "find or create" of ingestion streams.
     pub ingestion_lock: tokio::sync::Mutex<()>,
+    /// Held (locked) for the server's life: one server per data folder.
+    _folder_lock: File,
+}
+
+/// Locks the data folder so that a second server on it refuses to start
+/// (two writers would append past each other's committed sizes).
+fn lock_folder(data_dir: &Path) -> Result<File> {
+    let path = data_dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| ServerError::blob(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::blob(
+            format!("locking {}", data_dir.display()),
+            std::io::Error::other(
+                "another wendelin-server uses this data folder; stop it or pick another --data-dir",
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(ServerError::blob(format!("locking {}", path.display()), e))
+        }
+    }
 }
 
 /// Runs blocking storage work off the async threads.
@@ -52,6 +78,7 @@ impl Store {
     pub fn open(data_dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| ServerError::blob(format!("creating {}", data_dir.display()), e))?;
+        let folder_lock = lock_folder(data_dir)?;
         let catalog = Catalog::open(&data_dir.join("catalog.sqlite"))?;
         let blobs = BlobStore::open(data_dir.join("blobs"))?;
 
@@ -68,6 +95,7 @@ impl Store {
             blobs,
             data_dir: data_dir.to_owned(),
             ingestion_lock: tokio::sync::Mutex::new(()),
+            _folder_lock: folder_lock,
         })
     }
 
@@ -297,6 +325,16 @@ mod tests {
         assert_eq!(read_at(&before, 0, 3).unwrap(), b"old");
         let after = store.snapshot(&document).unwrap();
         assert_eq!(read_at(&after, 0, after.size as usize).unwrap(), b"newer");
+    }
+
+    #[test]
+    fn second_store_on_a_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+
+        let message = Store::open(dir.path()).unwrap_err().to_string();
+
+        assert!(message.contains("another wendelin-server"), "{message}");
     }
 
     #[test]

@@ -192,3 +192,20 @@ fn debug_level_logs_one_line_per_request_on_stderr() {
         "{stderr}"
     );
 }
+
+#[test]
+fn second_server_on_the_same_folder_refuses_to_start() {
+    let data = tempfile::tempdir().unwrap();
+    let first = support::Server::start(data.path());
+
+    let second = server_command()
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success());
+    assert!(stderr.contains("another wendelin-server"), "{stderr}");
+    assert_eq!(first.get("/erp5").status, 200);
+}
