@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use signal::{RealVector, SignalError, Silent, Source, SourceInfo};
-use spectral::{FftOptions, MemoryBudget, WelchOptions, real_forward_plan, rfft, welch};
+use spectral::{FftOptions, MemoryBudget, WelchOptions, prepare_rfft, rfft, welch};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -70,7 +70,7 @@ fn bench_rfft(log2_min: u32, log2_max: u32) {
         let source = RealVector::new(noise(len, log2 as u64));
 
         let started = Instant::now();
-        real_forward_plan(len);
+        prepare_rfft(len as u64);
         let planning = started.elapsed().as_secs_f64() * 1e3;
 
         let repeats = (1 << 26 >> log2).clamp(5, 50);

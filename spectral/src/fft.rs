@@ -94,6 +94,19 @@ pub fn fits_in_memory(len: u64, real: bool, options: &FftOptions) -> bool {
     len <= MAX_IN_MEMORY_LEN && len.saturating_mul(per_sample) <= options.budget.bytes()
 }
 
+/// Makes (or finds in the cache) the plans an in-memory [`rfft`] of
+/// `len` samples uses, so that a later call spends no time planning.
+pub fn prepare_rfft(len: u64) {
+    if len == 0 || len > MAX_IN_MEMORY_LEN {
+        return;
+    }
+    if len.is_multiple_of(2) {
+        complex_plan(len as usize / 2, Direction::Forward);
+    } else {
+        real_forward_plan(len as usize);
+    }
+}
+
 /// The one-sided spectrum of a real signal, `len / 2 + 1` bins, as
 /// `numpy.fft.rfft(x, n)`.
 ///

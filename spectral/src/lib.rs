@@ -29,7 +29,7 @@ pub use budget::{MemoryBudget, human_bytes};
 pub use detrend::Detrend;
 pub use error::SpectralError;
 pub use export::{DataArrayExport, Dtype};
-pub use fft::{AsComplex, FftOptions, MAX_IN_MEMORY_LEN, fft, fits_in_memory, rfft};
+pub use fft::{AsComplex, FftOptions, MAX_IN_MEMORY_LEN, fft, fits_in_memory, prepare_rfft, rfft};
 pub use four_step::FourStepShape;
 pub use plan::{
     Direction, SCRATCH_CACHE_BYTES, complex_plan, real_forward_plan, real_inverse_plan,
