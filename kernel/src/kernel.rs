@@ -51,96 +51,121 @@ struct Control {
 pub async fn serve(info: ConnectionInfo) -> Result<bool> {
     let session_id = uuid::Uuid::new_v4().to_string();
     let signer = Signer::new(info.key.as_bytes());
-    let verifier: SharedSigner = Arc::new(Mutex::new(signer.clone()));
 
     // iopub: our publisher, fed by one queue
     let (iopub_tx, iopub_rx) = mpsc::channel::<Message>(IOPUB_QUEUE);
-    let publisher = Publisher::bind(
-        &info.endpoint(info.iopub_port),
-        welcome(&signer, &session_id),
-    )
-    .await?;
+    let iopub_endpoint = info.endpoint(info.iopub_port);
+    let publisher = Publisher::bind(&iopub_endpoint, welcome(&signer, &session_id)).await?;
     tokio::spawn(publish_loop(publisher.clone(), iopub_rx, signer.clone()));
-
-    // shell, control, stdin: ROUTERs with a send task each
-    let shell_out = bind_router(&info.endpoint(info.shell_port), "shell", &signer).await?;
-    let control_out = bind_router(&info.endpoint(info.control_port), "control", &signer).await?;
-    let stdin_out = bind_router(&info.endpoint(info.stdin_port), "stdin", &signer).await?;
-    tokio::spawn(heartbeat(bind_rep(&info.endpoint(info.hb_port)).await?));
+    let sockets = bind_sockets(&info, &signer).await?;
 
     // the execution thread
     let (shell_in_tx, shell_in_rx) = std::sync::mpsc::channel::<Message>();
     let (stdin_in_tx, stdin_in_rx) = std::sync::mpsc::channel::<Message>();
     let output = Output::new(iopub_tx.clone(), &session_id);
     output.start_flusher();
+    let replies = Mutex::new(stdin_in_rx);
     let stdin = StdinBridge {
-        requests: stdin_out.1.clone(),
-        replies: Mutex::new(stdin_in_rx),
+        requests: sockets.stdin.1.clone(),
+        replies,
     };
     let context = CellContext::new(output, SessionConfig::from_env(), stdin);
     let cancel = context.cancel_flag();
-    start_execution_thread(context, shell_out.1.clone(), shell_in_rx)?;
+    start_execution_thread(context, sockets.shell.1.clone(), shell_in_rx)?;
 
-    // receive loops
+    // receive loops and watchers
     let (shutdown_tx, mut shutdown_rx) = mpsc::unbounded_channel::<bool>();
-    let control_shutdown = shutdown_tx.clone();
     let control = Control {
         session: session_id.clone(),
         iopub: iopub_tx.clone(),
-        replies: control_out.1.clone(),
+        replies: sockets.control.1.clone(),
         cancel: cancel.clone(),
-        shutdown: shutdown_tx,
+        shutdown: shutdown_tx.clone(),
     };
-    let forward_shell = move |m: Message| {
-        let _ = shell_in_tx.send(m);
-    };
-    tokio::spawn(receive_loop(
-        shell_out.0,
-        "shell",
-        verifier.clone(),
-        forward_shell,
-    ));
-    let forward_stdin = move |m: Message| {
-        if m.msg_type() == "input_reply" {
-            let _ = stdin_in_tx.send(m);
-        }
-    };
-    tokio::spawn(receive_loop(
-        stdin_out.0,
-        "stdin",
-        verifier.clone(),
-        forward_stdin,
-    ));
-    let handle_control = move |m: Message| {
-        let control = control.clone();
-        tokio::spawn(async move { control.handle(m).await });
-    };
-    tokio::spawn(receive_loop(
-        control_out.0,
-        "control",
-        verifier,
-        handle_control,
-    ));
-    tokio::spawn(watch_sigint(cancel));
-    if let Some(parent) = std::env::var("JPY_PARENT_PID")
-        .ok()
-        .and_then(|p| p.parse::<u32>().ok())
-    {
-        tokio::spawn(watch_parent(parent, control_shutdown.clone()));
-    }
-
-    let starting = Message::new(
-        "status",
-        &session_id,
-        None,
-        json!({"execution_state": "starting"}),
+    spawn_receivers(
+        sockets,
+        Arc::new(Mutex::new(signer)),
+        shell_in_tx,
+        stdin_in_tx,
+        control,
     );
+    spawn_watchers(cancel, shutdown_tx);
+
+    let content = json!({"execution_state": "starting"});
+    let starting = Message::new("status", &session_id, None, content);
     let _ = iopub_tx.send(with_topic(starting)).await;
     tracing::info!(transport = %info.transport, ip = %info.ip, "wendelin kernel ready");
 
     let restart = shutdown_rx.recv().await.unwrap_or(false);
     publisher.drain(Duration::from_millis(500)).await;
     Ok(restart)
+}
+
+type Router = (zeromq::RouterRecvHalf, mpsc::UnboundedSender<Message>);
+
+/// The bound ROUTERs (receive half, send queue); the heartbeat runs on
+/// its own task from here on.
+struct Sockets {
+    shell: Router,
+    control: Router,
+    stdin: Router,
+}
+
+async fn bind_sockets(info: &ConnectionInfo, signer: &Signer) -> Result<Sockets> {
+    let shell = bind_router(&info.endpoint(info.shell_port), "shell", signer).await?;
+    let control = bind_router(&info.endpoint(info.control_port), "control", signer).await?;
+    let stdin = bind_router(&info.endpoint(info.stdin_port), "stdin", signer).await?;
+    tokio::spawn(heartbeat(bind_rep(&info.endpoint(info.hb_port)).await?));
+    Ok(Sockets {
+        shell,
+        control,
+        stdin,
+    })
+}
+
+fn spawn_receivers(
+    sockets: Sockets,
+    verifier: SharedSigner,
+    shell_in: std::sync::mpsc::Sender<Message>,
+    stdin_in: std::sync::mpsc::Sender<Message>,
+    control: Control,
+) {
+    let forward_shell = move |m: Message| {
+        let _ = shell_in.send(m);
+    };
+    let shell = receive_loop(sockets.shell.0, "shell", verifier.clone(), forward_shell);
+    tokio::spawn(shell);
+
+    let forward_stdin = move |m: Message| {
+        if m.msg_type() == "input_reply" {
+            let _ = stdin_in.send(m);
+        }
+    };
+    let stdin = receive_loop(sockets.stdin.0, "stdin", verifier.clone(), forward_stdin);
+    tokio::spawn(stdin);
+
+    // each control request on its own task, so an interrupt is never
+    // queued behind a slow one
+    let handle_control = move |m: Message| {
+        let control = control.clone();
+        tokio::spawn(async move { control.handle(m).await });
+    };
+    tokio::spawn(receive_loop(
+        sockets.control.0,
+        "control",
+        verifier,
+        handle_control,
+    ));
+}
+
+fn spawn_watchers(cancel: CancelFlag, shutdown: mpsc::UnboundedSender<bool>) {
+    tokio::spawn(watch_sigint(cancel));
+    let parent = std::env::var("JPY_PARENT_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok());
+    if let Some(parent) = parent {
+        tokio::spawn(watch_parent(parent, shutdown));
+    }
 }
 
 fn welcome(signer: &Signer, session: &str) -> WelcomeBuilder {
@@ -189,11 +214,7 @@ fn start_execution_thread(
 
 /// Binds a ROUTER and starts its send task; returns the receive half and
 /// the queue of messages to send.
-async fn bind_router(
-    endpoint: &str,
-    name: &'static str,
-    signer: &Signer,
-) -> Result<(zeromq::RouterRecvHalf, mpsc::UnboundedSender<Message>)> {
+async fn bind_router(endpoint: &str, name: &'static str, signer: &Signer) -> Result<Router> {
     let mut socket = RouterSocket::new();
     socket.bind(endpoint).await.map_err(|e| KernelError::Bind {
         endpoint: endpoint.to_string(),
@@ -330,11 +351,15 @@ impl Control {
     }
 
     async fn handle(&self, request: Message) {
+        // the flag first: publishing may wait while a flooding cell fills
+        // the iopub queue, and that cell is what should stop
+        if request.msg_type() == "interrupt_request" {
+            self.cancel.cancel();
+        }
         self.publish_status(&request, "busy").await;
         match request.msg_type() {
             "interrupt_request" => {
                 tracing::info!("interrupt request");
-                self.cancel.cancel();
                 self.reply(&request, "interrupt_reply", json!({"status": "ok"}));
             }
             "shutdown_request" => {

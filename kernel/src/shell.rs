@@ -168,7 +168,29 @@ impl Shell {
             Some(word) => self.help(word, &mut payload),
             None => self.run_guarded(&code),
         };
-        let content = match outcome {
+        let content = self.outcome_content(request, outcome, count, store_history, payload);
+        self.output.end();
+        // only what was queued before the reply is aborted: a client that
+        // waits for the reply before sending its next cell must be served
+        let failed = content["status"] == "error";
+        let queued: Vec<Message> = match failed && stop_on_error {
+            true => std::iter::from_fn(|| self.requests.try_recv().ok()).collect(),
+            false => Vec::new(),
+        };
+        self.reply(request, "execute_reply", content);
+        self.abort(queued);
+    }
+
+    /// Publishes the cell's result or error and returns the reply content.
+    fn outcome_content(
+        &mut self,
+        request: &Message,
+        outcome: Result<Option<crate::display::MimeBundle>, CellError>,
+        count: u64,
+        store_history: bool,
+        payload: Vec<Value>,
+    ) -> Value {
+        match outcome {
             Ok(bundle) => {
                 if let Some(bundle) = bundle {
                     if store_history {
@@ -188,17 +210,7 @@ impl Shell {
                 content["user_expressions"] = json!({});
                 content
             }
-        };
-        self.output.end();
-        // only what was queued before the reply is aborted: a client that
-        // waits for the reply before sending its next cell must be served
-        let failed = content["status"] == "error";
-        let queued: Vec<Message> = match failed && stop_on_error {
-            true => std::iter::from_fn(|| self.requests.try_recv().ok()).collect(),
-            false => Vec::new(),
-        };
-        self.reply(request, "execute_reply", content);
-        self.abort(queued);
+        }
     }
 
     /// `name?` or `?name`: the inspection text as a pager payload, as
