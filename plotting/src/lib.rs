@@ -80,7 +80,7 @@ fn line_figure(
     let area = layout.plot_area();
     let reduced = line::reduce(kind, x_quantity, traces, options, area.width, progress)?;
     progress.phase("drawing");
-    let png = line::to_png(&layout, options.title.as_deref(), &reduced)?;
+    let png = line::to_png(&layout, options.title.as_deref(), &reduced, progress)?;
     let summary = line_summary(kind, x_quantity, traces, sample_rate, &layout);
     tracing::trace!(samples_read = reduced.samples, "line chart reduced");
     Ok(Figure {

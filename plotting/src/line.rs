@@ -36,8 +36,28 @@ pub(crate) struct Axes {
 #[derive(Debug, Clone)]
 pub(crate) struct DrawnTrace {
     pub points: Vec<(f64, f64)>,
+    /// Pairs drawn by streaming them from their sources instead of
+    /// `points` (x/y pairs not ordered in x).
+    pub stream: Option<PairStream>,
     pub color: Rgb,
     pub label: Option<String>,
+}
+
+/// x/y sources read again at drawing time, with how to map their values.
+#[derive(Clone)]
+pub(crate) struct PairStream {
+    x: Arc<dyn Source>,
+    y: Arc<dyn Source>,
+    display: XDisplay,
+    transform: Transform,
+}
+
+impl std::fmt::Debug for PairStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PairStream")
+            .field("len", &self.y.len())
+            .finish()
+    }
 }
 
 /// A marked peak: where to draw it and what to write beside it.
@@ -122,7 +142,7 @@ pub(crate) fn reduce(
         options,
         plot_width,
     );
-    let mut drawn = drawn_traces(&envelopes, traces, options);
+    let mut drawn = drawn_traces(&envelopes, traces, display, options);
     for trace in &mut drawn {
         clip_edges(&mut trace.points, &x_range);
     }
@@ -289,7 +309,9 @@ fn reduce_trace(
     }
 }
 
-/// Decimates x/y pairs whose x never decreases; other pairs are kept whole.
+/// Decimates x/y pairs whose x never decreases. Pairs that go back in x
+/// cannot be decimated: they get a per-column summary (for the y range and
+/// peaks) and are drawn by a second streaming pass ([`draw_pairs`]).
 fn reduce_pairs(
     x: &Arc<dyn Source>,
     y: &Arc<dyn Source>,
@@ -298,50 +320,51 @@ fn reduce_pairs(
     transform: Transform,
     progress: &dyn Progress,
 ) -> Result<Envelope, PlotError> {
-    let mut reducer = PointReducer::default();
+    let mut reducer = Some(PointReducer::default());
+    let mut summary: Vec<Bucket> = (0..=columns.last()).map(Bucket::empty).collect();
     let mut scratch = vec![0.0; CHUNK_LEN.min(x.len() as usize)];
     let mut previous_x = f64::NEG_INFINITY;
-    let mut monotonic = true;
-    let mut all_points = Vec::new();
 
     for_each_chunk(y.as_ref(), CHUNK_LEN, progress, |offset, ys| {
         let xs = &mut scratch[..ys.len()];
         x.read_into(offset, xs)?;
         for (i, (&raw_x, &raw_y)) in xs.iter().zip(ys).enumerate() {
+            let index = offset + i as u64;
             let point = Point {
-                index: offset + i as u64,
+                index,
                 x: display.value(raw_x),
                 y: transform.apply(raw_y),
             };
-            if point.x.is_finite() && point.y.is_finite() {
-                monotonic &= point.x >= previous_x;
-                previous_x = point.x;
-                // TODO: pairs whose x goes back and forth are kept whole
-                // (memory grows with their count); stream them to the
-                // renderer in chunks once a caller needs huge scatter paths.
-                all_points.push(point);
+            if !(point.x.is_finite() && point.y.is_finite()) {
+                continue;
             }
-            reducer.push(columns, point);
+            if point.x < previous_x {
+                reducer = None;
+            }
+            previous_x = point.x;
+            if let Some(reducer) = reducer.as_mut() {
+                reducer.push(columns, point);
+            }
+            let column = columns.column(point.x);
+            if let Some(bucket) = usize::try_from(column)
+                .ok()
+                .and_then(|c| summary.get_mut(c))
+            {
+                bucket.push(point);
+            }
         }
         Ok(())
     })?;
 
-    if monotonic {
+    if let Some(reducer) = reducer {
         return Ok(reducer.finish(y.len()));
     }
-    Ok(whole_path(all_points, columns, y.len()))
-}
-
-/// Every point as its own bucket, for pairs that are not ordered in x.
-fn whole_path(points: Vec<Point>, columns: &ColumnMap, samples: u64) -> Envelope {
-    let buckets = points
-        .into_iter()
-        .map(|point| Bucket::single(columns.column(point.x), point))
-        .collect();
-    Envelope {
-        buckets,
-        samples_read: samples,
-    }
+    summary.retain(|bucket| bucket.count > 0);
+    Ok(Envelope {
+        buckets: summary,
+        samples_read: y.len(),
+        summary_only: true,
+    })
 }
 
 fn y_range(
@@ -468,21 +491,43 @@ fn y_name(kind: PlotKind, traces: &[Trace], db: bool) -> String {
 fn drawn_traces(
     envelopes: &[Envelope],
     traces: &[Trace],
+    display: XDisplay,
     options: &PlotOptions,
 ) -> Vec<DrawnTrace> {
     let first_colour = options.color.unwrap_or(PALETTE[0]);
+    let colour = |i: usize| {
+        if i == 0 {
+            first_colour
+        } else {
+            PALETTE[i % PALETTE.len()]
+        }
+    };
+    let stream = |envelope: &Envelope, trace: &Trace| match (&trace.x, envelope.summary_only) {
+        (XValues::Explicit(x), true) => Some(PairStream {
+            x: x.clone(),
+            y: trace.y.clone(),
+            display,
+            transform: value_transform(trace, options),
+        }),
+        _ => None,
+    };
     envelopes
         .iter()
         .zip(traces)
         .enumerate()
-        .map(|(i, (envelope, trace))| DrawnTrace {
-            points: envelope.points().map(|p| (p.x, p.y)).collect(),
-            color: if i == 0 {
-                first_colour
+        .map(|(i, (envelope, trace))| {
+            let stream = stream(envelope, trace);
+            let points = if stream.is_some() {
+                Vec::new()
             } else {
-                PALETTE[i % PALETTE.len()]
-            },
-            label: trace.label.clone(),
+                envelope.points().map(|p| (p.x, p.y)).collect()
+            };
+            DrawnTrace {
+                points,
+                stream,
+                color: colour(i),
+                label: trace.label.clone(),
+            }
         })
         .collect()
 }
@@ -544,11 +589,12 @@ pub(crate) fn render(
     axes: &Axes,
     traces: &[DrawnTrace],
     markers: &[Marker],
+    progress: &dyn Progress,
 ) -> Result<Vec<u8>, PlotError> {
     crate::font::ensure_registered()?;
     let (width, height) = (layout.width, layout.height);
     let mut rgb = vec![255u8; width as usize * height as usize * 3];
-    draw_data(&mut rgb, layout, axes, traces)?;
+    draw_data(&mut rgb, layout, axes, traces, progress)?;
     clear_outside(&mut rgb, width, height, layout.plot_area());
     draw_decorations(&mut rgb, layout, title, axes, traces, markers);
     Ok(rgb)
@@ -559,6 +605,7 @@ fn draw_data(
     layout: &Layout,
     axes: &Axes,
     traces: &[DrawnTrace],
+    progress: &dyn Progress,
 ) -> Result<(), PlotError> {
     let root = BitMapBackend::with_buffer(rgb, (layout.width, layout.height)).into_drawing_area();
     root.fill(&PAPER).map_err(PlotError::render)?;
@@ -573,10 +620,45 @@ fn draw_data(
         .map_err(PlotError::render)?;
     for trace in traces {
         let colour = RGBColor(trace.color.0, trace.color.1, trace.color.2);
+        if let Some(stream) = &trace.stream {
+            draw_pairs(&mut chart, stream, colour, progress)?;
+            continue;
+        }
         let series = LineSeries::new(trace.points.iter().copied(), colour.stroke_width(1));
         chart.draw_series(series).map_err(PlotError::render)?;
     }
     root.present().map_err(PlotError::render)
+}
+
+/// Draws pairs chunk by chunk, each chunk's path starting at the previous
+/// chunk's last point, so the line is the one a single path would draw.
+fn draw_pairs(
+    chart: &mut Chart<'_, '_>,
+    stream: &PairStream,
+    colour: RGBColor,
+    progress: &dyn Progress,
+) -> Result<(), PlotError> {
+    let mut scratch = vec![0.0; CHUNK_LEN.min(stream.x.len() as usize)];
+    let mut path: Vec<(f64, f64)> = Vec::with_capacity(scratch.len() + 1);
+    progress.phase("drawing");
+    for_each_chunk(stream.y.as_ref(), CHUNK_LEN, progress, |offset, ys| {
+        let xs = &mut scratch[..ys.len()];
+        stream.x.read_into(offset, xs)?;
+        let carried = path.last().copied();
+        path.clear();
+        path.extend(carried);
+        let points = xs
+            .iter()
+            .zip(ys)
+            .map(|(&x, &y)| (stream.display.value(x), stream.transform.apply(y)));
+        path.extend(points.filter(|(x, y)| x.is_finite() && y.is_finite()));
+        let series = LineSeries::new(path.iter().copied(), colour.stroke_width(1));
+        chart
+            .draw_series(series)
+            .map_err(|e| signal::SignalError::read(format!("drawing failed: {e}")))?;
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// The M4 columns assume the plot area of [`Layout`]; plotters must agree.
@@ -627,6 +709,7 @@ pub(crate) fn to_png(
     layout: &Layout,
     title: Option<&str>,
     reduced: &Reduced,
+    progress: &dyn Progress,
 ) -> Result<Vec<u8>, PlotError> {
     let rgb = render(
         layout,
@@ -634,6 +717,7 @@ pub(crate) fn to_png(
         &reduced.axes,
         &reduced.traces,
         &reduced.markers,
+        progress,
     )?;
     encode_png(&rgb, layout.width, layout.height)
 }
@@ -697,7 +781,8 @@ mod tests {
         )
         .unwrap();
         let kept = reduced.traces[0].points.len();
-        let decimated = render(&layout, None, &reduced.axes, &reduced.traces, &[]).unwrap();
+        let decimated =
+            render(&layout, None, &reduced.axes, &reduced.traces, &[], &Silent).unwrap();
 
         let axis = UniformAxis::new(0.0, rate.map_or(1.0, |r| 1.0 / r));
         let every: Vec<(f64, f64)> = values
@@ -707,10 +792,11 @@ mod tests {
             .collect();
         let full_trace = DrawnTrace {
             points: every,
+            stream: None,
             color: reduced.traces[0].color,
             label: None,
         };
-        let full = render(&layout, None, &reduced.axes, &[full_trace], &[]).unwrap();
+        let full = render(&layout, None, &reduced.axes, &[full_trace], &[], &Silent).unwrap();
 
         let (w, h) = (layout.width, layout.height);
         let (_, _, decimated) = decode(&encode_png(&decimated, w, h).unwrap());
@@ -847,7 +933,8 @@ mod tests {
         let layout = Layout::new(&options, false);
         let width = layout.plot_area().width;
         let reduced = reduce(kind, x_quantity, &traces, &options, width, &Silent).unwrap();
-        let decimated = render(&layout, None, &reduced.axes, &reduced.traces, &[]).unwrap();
+        let decimated =
+            render(&layout, None, &reduced.axes, &reduced.traces, &[], &Silent).unwrap();
 
         // every sample whose column is visible, one neighbour each side
         let columns = ColumnMap::new(reduced.axes.x.clone(), width);
@@ -860,12 +947,62 @@ mod tests {
         clip_edges(&mut every, &reduced.axes.x);
         let full_trace = DrawnTrace {
             points: every,
+            stream: None,
             color: reduced.traces[0].color,
             label: None,
         };
-        let full = render(&layout, None, &reduced.axes, &[full_trace], &[]).unwrap();
+        let full = render(&layout, None, &reduced.axes, &[full_trace], &[], &Silent).unwrap();
 
         let differing = decimated
+            .chunks(3)
+            .zip(full.chunks(3))
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(differing, 0);
+    }
+
+    #[test]
+    fn unordered_pairs_stream_in_chunks_like_one_path() {
+        let len = 600_000;
+        let turn = |i: usize| i as f64 * 1e-4;
+        let x: Vec<f64> = (0..len).map(|i| turn(i).cos() * (1.0 + turn(i))).collect();
+        let y: Vec<f64> = (0..len).map(|i| turn(i).sin() * (1.0 + turn(i))).collect();
+        let series = Series::Xy {
+            x: Arc::new(RealVector::new(x.clone())),
+            y: Arc::new(RealVector::new(y.clone())),
+        };
+        let Plan::Lines {
+            kind,
+            x_quantity,
+            traces,
+            ..
+        } = resolve(&PlotInput::new(series), None).unwrap()
+        else {
+            panic!("expected a line plan");
+        };
+        let options = PlotOptions::default();
+        let layout = Layout::new(&options, false);
+        let reduced = reduce(
+            kind,
+            x_quantity,
+            &traces,
+            &options,
+            layout.plot_area().width,
+            &Silent,
+        )
+        .unwrap();
+        assert!(reduced.traces[0].stream.is_some() && reduced.traces[0].points.is_empty());
+        let streamed = render(&layout, None, &reduced.axes, &reduced.traces, &[], &Silent).unwrap();
+
+        let every: Vec<(f64, f64)> = x.into_iter().zip(y).collect();
+        let whole = DrawnTrace {
+            points: every,
+            stream: None,
+            color: reduced.traces[0].color,
+            label: None,
+        };
+        let full = render(&layout, None, &reduced.axes, &[whole], &[], &Silent).unwrap();
+        let differing = streamed
             .chunks(3)
             .zip(full.chunks(3))
             .filter(|(a, b)| a != b)
@@ -899,7 +1036,7 @@ mod tests {
                 y_label: "y".into(),
             };
             assert!(
-                render(&layout, Some("t"), &axes, &[], &[]).is_ok(),
+                render(&layout, Some("t"), &axes, &[], &[], &Silent).is_ok(),
                 "{width}×{height}"
             );
         }

@@ -118,7 +118,7 @@ pub(crate) struct Bucket {
 }
 
 impl Bucket {
-    fn empty(column: i32) -> Self {
+    pub(crate) fn empty(column: i32) -> Self {
         let nothing = Point {
             index: 0,
             x: f64::NAN,
@@ -134,16 +134,9 @@ impl Bucket {
         }
     }
 
-    /// A bucket holding one point.
-    pub(crate) fn single(column: i32, point: Point) -> Self {
-        let mut bucket = Self::empty(column);
-        bucket.push(point);
-        bucket
-    }
-
-    /// Adds a finite sample with its x.
+    /// Adds a finite sample with its x; samples must come in order.
     #[inline]
-    fn push(&mut self, point: Point) {
+    pub(crate) fn push(&mut self, point: Point) {
         if self.count == 0 {
             self.first = point;
             self.min = point;
@@ -202,6 +195,9 @@ pub(crate) struct Envelope {
     pub buckets: Vec<Bucket>,
     /// Samples read.
     pub samples_read: u64,
+    /// True when the buckets only summarise the values per column (x/y
+    /// pairs not ordered in x): the line must be drawn from the source.
+    pub summary_only: bool,
 }
 
 impl Envelope {
@@ -321,6 +317,7 @@ pub(crate) fn reduce_uniform(
     Ok(Envelope {
         buckets,
         samples_read: end - begin,
+        summary_only: false,
     })
 }
 
