@@ -517,8 +517,7 @@ mod tests {
         assert!(check_greeting(&old).is_err());
     }
 
-    #[tokio::test]
-    async fn subscriber_gets_welcome_then_published_messages() {
+    async fn bound_publisher() -> (Publisher, u16) {
         let welcome: WelcomeBuilder = Arc::new(|topic: &[u8]| {
             vec![
                 Bytes::from_static(b"welcome"),
@@ -528,17 +527,17 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let publisher = Publisher::bind(&format!("tcp://127.0.0.1:{port}"), welcome)
-            .await
-            .unwrap();
+        let endpoint = format!("tcp://127.0.0.1:{port}");
+        (Publisher::bind(&endpoint, welcome).await.unwrap(), port)
+    }
 
-        // a hand-written SUB peer
+    /// A hand-written SUB peer: handshake, subscribe to everything, read
+    /// the welcome.
+    async fn subscribed_peer(port: u16) -> tokio::net::TcpStream {
         let mut peer = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .unwrap();
         peer.write_all(&greeting()).await.unwrap();
-        let mut ready = frame_header(0, false, true);
-        ready[1] = 0;
         let mut sub_ready = vec![5u8];
         sub_ready.extend_from_slice(b"READY");
         peer.write_all(&[FLAG_COMMAND, sub_ready.len() as u8])
@@ -551,11 +550,17 @@ mod tests {
         peer.read_exact(&mut their_greeting).await.unwrap();
         let (flags, _) = read_frame(&mut peer).await.unwrap();
         assert_eq!(flags & FLAG_COMMAND, FLAG_COMMAND);
-
         let (_, first) = read_frame(&mut peer).await.unwrap();
         assert_eq!(first, b"welcome");
         let (_, topic) = read_frame(&mut peer).await.unwrap();
         assert_eq!(topic, b"");
+        peer
+    }
+
+    #[tokio::test]
+    async fn subscriber_gets_welcome_then_published_messages() {
+        let (publisher, port) = bound_publisher().await;
+        let mut peer = subscribed_peer(port).await;
 
         publisher
             .publish(vec![Bytes::from_static(b"t"), Bytes::from(vec![7u8; 1000])])
@@ -564,5 +569,57 @@ mod tests {
         assert_eq!((flags, body), (FLAG_MORE, b"t".to_vec()));
         let (flags, body) = read_frame(&mut peer).await.unwrap();
         assert_eq!((flags, body.len()), (FLAG_LONG, 1000));
+    }
+
+    async fn read_big_message(peer: &mut tokio::net::TcpStream) -> (u8, usize) {
+        let flags = peer.read_u8().await.unwrap();
+        let len = if flags & FLAG_LONG != 0 {
+            peer.read_u64().await.unwrap()
+        } else {
+            u64::from(peer.read_u8().await.unwrap())
+        };
+        let mut body = vec![0u8; len as usize];
+        peer.read_exact(&mut body).await.unwrap();
+        (body[0], body.len())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stalled_subscriber_loses_messages_while_the_healthy_one_gets_all() {
+        let (publisher, port) = bound_publisher().await;
+        let mut healthy = subscribed_peer(port).await;
+        let _stalled = subscribed_peer(port).await; // never read again
+        const MESSAGES: usize = 40;
+        const SIZE: usize = 1 << 20;
+
+        let reader = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..MESSAGES {
+                seen.push(read_big_message(&mut healthy).await);
+            }
+            seen
+        });
+        for index in 0..MESSAGES {
+            publisher
+                .publish(vec![Bytes::from(vec![index as u8; SIZE])])
+                .await;
+        }
+
+        let seen = reader.await.unwrap();
+        let expected: Vec<(u8, usize)> = (0..MESSAGES).map(|i| (i as u8, SIZE)).collect();
+        assert_eq!(seen, expected);
+        assert_eq!(
+            publisher.subscriber_count(),
+            2,
+            "the stalled peer is kept, only its messages drop"
+        );
+        let subscribers = publisher.subscribers.lock().unwrap().clone();
+        let dropped: u64 = subscribers
+            .iter()
+            .map(|s| s.dropped.load(Ordering::SeqCst))
+            .sum();
+        assert!(
+            dropped > 0,
+            "40 MiB cannot all fit in the stalled peer's queue and buffers"
+        );
     }
 }
