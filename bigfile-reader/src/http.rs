@@ -11,8 +11,8 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -36,7 +36,8 @@ pub struct ConnectOptions {
     pub ca_bundle: Option<PathBuf>,
     /// Skip TLS verification (asked for explicitly; logs a warning).
     pub insecure: bool,
-    /// Longest wait for one request, body included; default 60 s.
+    /// Longest wait to connect, for an answer to start, and for each read
+    /// or write of a body; default 60 s.
     pub timeout: Duration,
 }
 
@@ -133,7 +134,10 @@ impl HttpSession {
         let tls = tls_config(options)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(options.timeout))
+            .timeout_connect(Some(options.timeout))
+            .timeout_recv_response(Some(options.timeout))
+            .timeout_per_read(Some(options.timeout))
+            .timeout_per_write(Some(options.timeout))
             .tls_config(tls)
             .max_redirects(0)
             .build();
@@ -440,6 +444,18 @@ pub struct HttpObject {
     url: String,
     name: String,
     size: AtomicU64,
+    open: Mutex<Option<OpenRead>>,
+}
+
+/// Reads at least this long are served from one open-ended answer
+/// (`Range: bytes=a-`) kept open while reads follow on, as curl would
+/// stream; shorter ones are bounded ranged GETs.
+pub const STREAMING_READ: usize = 1 << 20;
+
+/// An answer to `Range: bytes=a-` being read, and the offset it is at.
+struct OpenRead {
+    next: u64,
+    body: ureq::BodyReader<'static>,
 }
 
 impl HttpObject {
@@ -451,6 +467,7 @@ impl HttpObject {
             url,
             name,
             size: AtomicU64::new(size),
+            open: Mutex::new(None),
         }
     }
 
@@ -483,26 +500,73 @@ impl HttpObject {
     /// The HTTP failure.
     pub fn replace(&self, bytes: &[u8], content_type: &str) -> Result<(), ReaderError> {
         let headers = [("Content-Type", content_type.to_owned())];
+        *self
+            .open
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = None;
         let response = self.session.send("PUT", &self.url, &headers, Some(bytes))?;
         self.session.check_status(&self.url, response, None)?;
         self.size.store(bytes.len() as u64, Ordering::SeqCst);
         Ok(())
     }
 
-    /// One ranged GET of exactly `buffer.len()` bytes at `offset`.
-    fn get_range(&self, offset: u64, buffer: &mut [u8]) -> Result<(), ReaderError> {
-        let last = offset + buffer.len() as u64 - 1;
-        let headers = [("Range", format!("bytes={offset}-{last}"))];
+    /// Fills `buffer` from `offset` through the open answer, opening one
+    /// when none continues at `offset`. A broken answer is dropped, so the
+    /// caller's retry opens a fresh one.
+    fn read_streaming(&self, offset: u64, buffer: &mut [u8]) -> Result<(), ReaderError> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if open.as_ref().map(|read| read.next) != Some(offset) {
+            *open = None;
+            *open = Some(self.open_from(offset)?);
+        }
+        let Some(read) = open.as_mut() else {
+            return Ok(());
+        };
+        match read.body.read_exact(buffer) {
+            Ok(()) => {
+                read.next += buffer.len() as u64;
+                Ok(())
+            }
+            Err(error) => {
+                *open = None;
+                Err(ReaderError::Transient {
+                    url: self.url.clone(),
+                    reason: format!("the answer from byte {offset} broke off: {error}"),
+                })
+            }
+        }
+    }
+
+    /// Sends `Range: bytes=offset-` and keeps the answer's body.
+    fn open_from(&self, offset: u64) -> Result<OpenRead, ReaderError> {
+        let headers = [("Range", format!("bytes={offset}-"))];
         let response = self.session.send("GET", &self.url, &headers, None)?;
+        let response = self.checked_partial(response, offset, offset + 1)?;
+        Ok(OpenRead {
+            next: offset,
+            body: response.into_body().into_reader(),
+        })
+    }
+
+    /// Passes a 206 answer; 416 and other statuses become errors.
+    fn checked_partial(
+        &self,
+        response: Response<ureq::Body>,
+        start: u64,
+        end: u64,
+    ) -> Result<Response<ureq::Body>, ReaderError> {
         if response.status().as_u16() == 416 {
             return Err(ReaderError::OutOfRange {
                 object: self.name.clone(),
-                start: offset,
-                end: last + 1,
+                start,
+                end,
                 size: self.size(),
             });
         }
-        let mut response = self.session.check_status(&self.url, response, None)?;
+        let response = self.session.check_status(&self.url, response, None)?;
         if response.status().as_u16() != 206 {
             return Err(ReaderError::Protocol {
                 url: self.url.clone(),
@@ -512,6 +576,15 @@ impl HttpObject {
                 ),
             });
         }
+        Ok(response)
+    }
+
+    /// One ranged GET of exactly `buffer.len()` bytes at `offset`.
+    fn get_range(&self, offset: u64, buffer: &mut [u8]) -> Result<(), ReaderError> {
+        let last = offset + buffer.len() as u64 - 1;
+        let headers = [("Range", format!("bytes={offset}-{last}"))];
+        let response = self.session.send("GET", &self.url, &headers, None)?;
+        let mut response = self.checked_partial(response, offset, last + 1)?;
         let mut reader = response.body_mut().as_reader();
         reader
             .read_exact(buffer)
@@ -533,7 +606,11 @@ impl ByteRange for HttpObject {
             return Ok(0);
         }
         let count = buffer.len().min((size - offset) as usize);
-        self.get_range(offset, &mut buffer[..count])?;
+        if count >= STREAMING_READ {
+            self.read_streaming(offset, &mut buffer[..count])?;
+        } else {
+            self.get_range(offset, &mut buffer[..count])?;
+        }
         Ok(count)
     }
 
@@ -548,6 +625,11 @@ impl ByteRange for HttpObject {
         if bytes.is_empty() {
             return Ok(start);
         }
+        // an open answer ends at the old size: the next read opens a new one
+        *self
+            .open
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = None;
         let end = start + bytes.len() as u64;
         let headers = [
             ("Content-Range", format!("bytes {start}-{}/{end}", end - 1)),

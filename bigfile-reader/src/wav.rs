@@ -593,3 +593,111 @@ fn read_u32(bytes: &[u8], big_endian: bool) -> u32 {
 fn escape(bytes: &[u8]) -> String {
     bytes.escape_ascii().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::range::MemoryObject;
+    use signal::Source;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts the reads that reach the object.
+    struct Counting {
+        inner: MemoryObject,
+        reads: AtomicUsize,
+    }
+
+    impl ByteRange for Counting {
+        fn size(&self) -> u64 {
+            self.inner.size()
+        }
+
+        fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, ReaderError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.read_at(offset, buffer)
+        }
+    }
+
+    /// A mono 16-bit WAV with `extra` chunks before `data`.
+    fn mono16(extra: &[(&[u8; 4], usize)], samples: &[i16]) -> Vec<u8> {
+        let mut bytes =
+            b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0"
+                .to_vec();
+        for (id, len) in extra {
+            bytes.extend_from_slice(&id[..]);
+            bytes.extend_from_slice(&(*len as u32).to_le_bytes());
+            bytes.resize(bytes.len() + len + len % 2, b'x');
+        }
+        bytes.extend_from_slice(b"data");
+        bytes.extend_from_slice(&(samples.len() as u32 * 2).to_le_bytes());
+        bytes.extend(samples.iter().flat_map(|sample| sample.to_le_bytes()));
+        bytes
+    }
+
+    fn open_counting(bytes: Vec<u8>) -> (Result<WavFile, ReaderError>, usize) {
+        let object = Arc::new(Counting {
+            inner: MemoryObject::new(bytes),
+            reads: AtomicUsize::new(0),
+        });
+        let wav = WavFile::open(object.clone());
+        (wav, object.reads.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn an_ordinary_header_is_parsed_in_one_read() {
+        let (wav, reads) = open_counting(mono16(&[(b"LIST", 31)], &[1, -2, 3]));
+        let wav = wav.unwrap();
+        assert_eq!(reads, 1);
+        assert_eq!(
+            (wav.frames(), wav.sample_rate(), wav.bits_per_sample()),
+            (3, 8000, 16)
+        );
+    }
+
+    #[test]
+    fn a_long_chunk_before_data_costs_a_second_read() {
+        let (wav, reads) = open_counting(mono16(&[(b"junk", 100_001)], &[7; 10]));
+        assert_eq!(wav.unwrap().frames(), 10);
+        assert_eq!(reads, 2);
+    }
+
+    #[test]
+    fn samples_are_normalised_to_full_scale() {
+        let wav = WavFile::open(Arc::new(MemoryObject::new(mono16(
+            &[],
+            &[i16::MIN, 0, 16384],
+        ))))
+        .unwrap();
+        let mut samples = [0.0; 3];
+        wav.channel(0).unwrap().read_into(0, &mut samples).unwrap();
+        assert_eq!(samples, [-1.0, 0.0, 0.5]);
+        assert!(wav.channel(1).is_err());
+    }
+
+    #[test]
+    fn data_before_fmt_is_refused() {
+        let bytes = b"RIFF\0\0\0\0WAVEdata\x02\0\0\0\0\0".to_vec();
+        let error = WavFile::open(Arc::new(MemoryObject::new(bytes)))
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "invalid WAV header: the data chunk comes before any fmt chunk"
+        );
+    }
+
+    #[test]
+    fn other_files_are_not_taken_for_wav() {
+        let error = WavFile::open(Arc::new(MemoryObject::new(
+            b"\x89PNG\r\n\x1a\n\0\0\0\0".to_vec(),
+        )))
+        .err()
+        .unwrap();
+        assert!(
+            error
+                .to_string()
+                .starts_with("not a WAV file: it starts with"),
+            "{error}"
+        );
+    }
+}

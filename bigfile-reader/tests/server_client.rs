@@ -412,3 +412,32 @@ fn a_silent_server_times_out() {
         "{error}"
     );
 }
+
+#[test]
+fn long_reads_stream_through_jumps_and_appends() {
+    let server = support::TestServer::start();
+    let portal = connect(&server);
+    let stream = portal
+        .module("data_stream_module")
+        .create(fields(&[("reference", json!("s"))]))
+        .unwrap()
+        .into_data_stream()
+        .unwrap();
+    let mut bytes = pattern(12 << 20);
+    stream.append(&bytes).unwrap();
+    let object = stream.object();
+
+    let read = |offset: usize, len: usize, expected: &[u8]| {
+        let mut buffer = vec![0; len];
+        bigfile_reader::read_exact_at(object.as_ref(), offset as u64, &mut buffer).unwrap();
+        assert!(buffer == expected[offset..offset + len], "{offset}+{len}");
+    };
+    read(0, 2 << 20, &bytes);
+    read(5 << 20, 2 << 20, &bytes);
+    read(7 << 20, 2 << 20, &bytes);
+    read(1 << 20, 1 << 20, &bytes);
+    let more = pattern(3 << 20);
+    stream.append(&more).unwrap();
+    bytes.extend_from_slice(&more);
+    read(9 << 20, 5 << 20, &bytes);
+}
