@@ -151,17 +151,7 @@ pub(crate) fn figure(
         (low, high),
     )?;
 
-    let duration = data.times.step * data.frames as f64;
-    let summary = format!(
-        "spectrogram of {} frames × {} bins ({} s, {}–{}), {}×{} px",
-        thousands(data.frames as u64),
-        thousands(data.bins as u64),
-        trim(duration, 2),
-        hertz(data.frequencies.at(0)),
-        hertz(data.frequencies.at(data.bins as u64 - 1)),
-        layout.width,
-        layout.height
-    );
+    let summary = summary(data, &layout);
     let png = encode_png(&rgb, layout.width, layout.height)?;
     Ok(Figure {
         png,
@@ -170,6 +160,22 @@ pub(crate) fn figure(
         plot_area: area,
         summary,
     })
+}
+
+/// "spectrogram of 600 frames × 257 bins (13.92 s, 0 Hz–22.05 kHz),
+/// 1000×400 px".
+fn summary(data: &SpectrogramData, layout: &Layout) -> String {
+    let duration = data.times.step * data.frames as f64;
+    format!(
+        "spectrogram of {} frames × {} bins ({} s, {}–{}), {}×{} px",
+        thousands(data.frames as u64),
+        thousands(data.bins as u64),
+        trim(duration, 2),
+        hertz(data.frequencies.at(0)),
+        hertz(data.frequencies.at(data.bins as u64 - 1)),
+        layout.width,
+        layout.height
+    )
 }
 
 fn check_shape(data: &SpectrogramData) -> Result<(), PlotError> {
