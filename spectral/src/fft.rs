@@ -254,11 +254,8 @@ fn rfft_out_of_core(
         }
         Ok(())
     };
-    let total = 3 * half + 1;
-    let (packed, _) = four_step::transform(&shape, &mut read, half, &dir, progress, total)?;
-    // four buffers of a block: front, back, result and its bytes
-    let block = (options.budget.bytes() / 256).max(1024) as usize;
-    four_step::unpack_real(&packed, half, &dir, block, progress, 2 * half, total)
+    let total = 2 * half;
+    four_step::transform_packed_real(&shape, &mut read, &dir, progress, total)
 }
 
 /// Samples `start ..` of `source`, zeros past its end.

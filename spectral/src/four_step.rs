@@ -10,9 +10,10 @@
 //! input is read once; A is written once and read once.
 //!
 //! A real transform of even length packs pairs of samples into one
-//! complex value, transforms half the length and unpacks in a third pass
-//! over the (half-size) result; an odd real length is transformed as
-//! complex. This module knows nothing of where the samples come from: it
+//! complex value and transforms half the length; its row pass loads each
+//! group of rows with the mirror rows that hold their partners and unpacks
+//! the real spectrum as it writes, so it too takes two passes. An odd real
+//! length is transformed as complex. This module knows nothing of where the samples come from: it
 //! takes a reader closure.
 
 use std::f64::consts::PI;
@@ -224,6 +225,191 @@ pub(crate) fn transform(
     let output = ScratchFile::create(dir, keep * COMPLEX_BYTES)?;
     let largest = row_pass(shape, &columns, &output, keep, progress, total_units)?;
     Ok((output, largest))
+}
+
+/// The real transform of length 2M whose samples `read` yields packed in
+/// pairs, z[m] = x[2m] + i·x[2m+1] (M = `shape.len`): the column pass of
+/// the M-point complex transform, then a row pass that loads each group of
+/// rows with its mirror rows and unpacks as it writes, so the M + 1 bins
+/// of x come out of two passes, with the largest of them.
+///
+/// # Errors
+/// As [`transform`].
+pub(crate) fn transform_packed_real(
+    shape: &FourStepShape,
+    read: &mut ComplexReader<'_>,
+    dir: &Path,
+    progress: &dyn Progress,
+    total_units: u64,
+) -> Result<(ScratchFile, Largest), SpectralError> {
+    tracing::debug!(?shape, "four-step real fft, packed");
+    let twiddles = Twiddles::new(shape.len);
+    let columns = ScratchFile::create(dir, shape.len * COMPLEX_BYTES)?;
+
+    progress.phase("columns");
+    column_pass(shape, read, &columns, &twiddles, progress, total_units)?;
+
+    progress.phase("rows");
+    let output = ScratchFile::create(dir, (shape.len + 1) * COMPLEX_BYTES)?;
+    let largest = unpacking_row_pass(shape, &columns, &output, progress, total_units)?;
+    Ok((output, largest))
+}
+
+/// Loaded rows of the twiddled matrix after their row FFTs: a group
+/// `first ..` and the mirror rows `mirror_first ..` that hold its partners.
+struct RowPair<'a> {
+    first: usize,
+    group: &'a [Complex64],
+    mirror_first: usize,
+    mirror: &'a [Complex64],
+    row_len: usize,
+}
+
+impl RowPair<'_> {
+    fn at(&self, row: usize, column: usize) -> Complex64 {
+        let in_group = row >= self.first && (row - self.first) * self.row_len < self.group.len();
+        if in_group {
+            self.group[(row - self.first) * self.row_len + column]
+        } else {
+            self.mirror[(row - self.mirror_first) * self.row_len + column]
+        }
+    }
+}
+
+/// Pass two of a packed real transform: for rows k1 in 0 ..= N1/2 a group
+/// at a time, with their mirror rows N1 − k1, the row FFTs, then
+/// X[m] = E + ω_2M^m·O for every m in those rows, where
+/// E = (Z[m] + conj Z[M−m]) / 2 and O = (Z[m] − conj Z[M−m]) / 2i, and
+/// X[M] from Z[0]. Z[M−m] lies in row N1 − k1 (row 0 pairs with itself).
+fn unpacking_row_pass(
+    shape: &FourStepShape,
+    columns: &ScratchFile,
+    output: &ScratchFile,
+    progress: &dyn Progress,
+    total_units: u64,
+) -> Result<Largest, SpectralError> {
+    let (rows, row_len) = (shape.rows, shape.columns);
+    let height_max = (shape.group_rows / 2).max(1);
+    let fft = complex_plan(row_len, Direction::Forward);
+    let unpack = Twiddles::new(2 * shape.len);
+    let mut group = vec![Complex64::default(); height_max * row_len];
+    let mut mirror = vec![Complex64::default(); height_max * row_len];
+    let mut scratch = vec![Complex64::default(); fft.get_inplace_scratch_len()];
+    let mut largest = Largest::new();
+    let half = rows / 2;
+    let mut processed = 0;
+
+    for first in (0..=half).step_by(height_max) {
+        let end = (first + height_max).min(half + 1);
+        let mirror_first = (rows + 1 - end).max(half + 1);
+        let mirror_end = (rows + 1 - first).min(rows);
+        let mirror_height = mirror_end.saturating_sub(mirror_first);
+
+        let group = &mut group[..(end - first) * row_len];
+        read_row_group(shape, columns, first, end - first, group, progress)?;
+        transform_in_batches(fft.as_ref(), group, &mut scratch, progress)?;
+        let mirror = &mut mirror[..mirror_height * row_len];
+        read_row_group(
+            shape,
+            columns,
+            mirror_first,
+            mirror_height,
+            mirror,
+            progress,
+        )?;
+        transform_in_batches(fft.as_ref(), mirror, &mut scratch, progress)?;
+
+        let pair = RowPair {
+            first,
+            group,
+            mirror_first,
+            mirror,
+            row_len,
+        };
+        let context = UnpackContext {
+            shape,
+            pair: &pair,
+            twiddles: &unpack,
+        };
+        context.write_rows(output, first..end, &mut largest, progress)?;
+        context.write_rows(
+            output,
+            mirror_first..mirror_first + mirror_height,
+            &mut largest,
+            progress,
+        )?;
+        if first == 0 {
+            let zero = pair.at(0, 0);
+            let nyquist = Complex64::new(zero.re - zero.im, 0.0);
+            largest.offer(shape.len, nyquist);
+            output.write_complex(shape.len, &[nyquist])?;
+        }
+
+        processed += end - first + mirror_height;
+        progress.advance(shape.len + (processed * row_len) as u64, total_units);
+    }
+    Ok(largest)
+}
+
+/// What unpacking a loaded group needs.
+struct UnpackContext<'a> {
+    shape: &'a FourStepShape,
+    pair: &'a RowPair<'a>,
+    twiddles: &'a Twiddles,
+}
+
+impl UnpackContext<'_> {
+    /// X[m] for the rows `rows` (contiguous) and every column, written as
+    /// one run per column, a tile of columns at a time.
+    fn write_rows(
+        &self,
+        output: &ScratchFile,
+        rows: std::ops::Range<usize>,
+        largest: &mut Largest,
+        progress: &dyn Progress,
+    ) -> Result<(), SpectralError> {
+        let height = rows.len();
+        if height == 0 {
+            return Ok(());
+        }
+        let (n1, n2) = (self.shape.rows, self.shape.columns);
+        let mut tile = vec![Complex64::default(); TILE * height];
+
+        for c0 in (0..n2).step_by(TILE) {
+            progress.check()?;
+            let width = TILE.min(n2 - c0);
+            for (i, row) in rows.clone().enumerate() {
+                for c in 0..width {
+                    tile[c * height + i] = self.bin(row, c0 + c);
+                }
+            }
+            for c in 0..width {
+                let first = ((c0 + c) * n1 + rows.start) as u64;
+                let run = &tile[c * height..(c + 1) * height];
+                for (i, value) in run.iter().enumerate() {
+                    largest.offer(first + i as u64, *value);
+                }
+                output.write_complex(first, run)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// X[m] for m = row + N1·column.
+    fn bin(&self, row: usize, column: usize) -> Complex64 {
+        let (n1, n2) = (self.shape.rows, self.shape.columns);
+        let (partner_row, partner_column) = if row == 0 {
+            (0, (n2 - column) % n2)
+        } else {
+            (n1 - row, n2 - 1 - column)
+        };
+        let z = self.pair.at(row, column);
+        let partner = self.pair.at(partner_row, partner_column).conj();
+
+        let even = (z + partner) * 0.5;
+        let odd = (z - partner) * Complex64::new(0.0, -0.5);
+        even + self.twiddles.get((row + n1 * column) as u64) * odd
+    }
 }
 
 /// Pass one: column FFTs and twiddles, slab by slab, into `columns`
@@ -439,67 +625,6 @@ fn write_row_group(
         }
     }
     Ok(())
-}
-
-/// Pass three of an even real transform of length 2M: from Z, the
-/// M-point transform of z[m] = x[2m] + i·x[2m+1], the M + 1 bins
-/// X[k] = E[k] + ω_2M^k·O[k], with E[k] = (Z[k] + conj Z[M−k]) / 2 and
-/// O[k] = (Z[k] − conj Z[M−k]) / 2i.
-///
-/// # Errors
-/// A scratch-file error, or `Cancelled`.
-pub(crate) fn unpack_real(
-    packed: &ScratchFile,
-    half_len: u64,
-    dir: &Path,
-    block_len: usize,
-    progress: &dyn Progress,
-    done_before: u64,
-    total_units: u64,
-) -> Result<(ScratchFile, Largest), SpectralError> {
-    progress.phase("unpacking");
-    let mut largest = Largest::new();
-    let bins = half_len + 1;
-    let output = ScratchFile::create(dir, bins * COMPLEX_BYTES)?;
-    let twiddles = Twiddles::new(2 * half_len);
-    let block_len = block_len.max(1) as u64;
-
-    let mut first = [Complex64::default()];
-    packed.read_complex(0, &mut first)?;
-    let mut front = vec![Complex64::default(); block_len as usize];
-    let mut back = vec![Complex64::default(); block_len as usize];
-    let mut result = vec![Complex64::default(); block_len as usize];
-
-    for a in (0..bins).step_by(block_len as usize) {
-        progress.check()?;
-        let b = (a + block_len).min(bins);
-        let count = (b - a) as usize;
-
-        // Z[a .. min(b, M)] in front; Z[M + 1 - b ..= M - max(a, 1)] in back
-        let front_end = b.min(half_len);
-        packed.read_complex(a, &mut front[..(front_end - a) as usize])?;
-        let back_start = (half_len + 1).saturating_sub(b).max(1).min(half_len);
-        let back_end = half_len - a.max(1) + 1;
-        let back_count = back_end.saturating_sub(back_start) as usize;
-        packed.read_complex(back_start, &mut back[..back_count])?;
-
-        for (i, out) in result[..count].iter_mut().enumerate() {
-            let k = a + i as u64;
-            let z = if k < half_len { front[i] } else { first[0] };
-            let partner = if k == 0 || k == half_len {
-                first[0]
-            } else {
-                back[(half_len - k - back_start) as usize]
-            };
-            let even = (z + partner.conj()) * 0.5;
-            let odd = (z - partner.conj()) * Complex64::new(0.0, -0.5);
-            *out = even + twiddles.get(k) * odd;
-            largest.offer(k, *out);
-        }
-        output.write_complex(a, &result[..count])?;
-        progress.advance(done_before + b, total_units);
-    }
-    Ok((output, largest))
 }
 
 #[cfg(test)]
