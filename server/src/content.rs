@@ -29,6 +29,9 @@ use crate::storage::{Store, blocking, read_at};
 /// pieces of this size.
 const PIECE: u64 = 1 << 20;
 
+/// An append whose body stalls this long is abandoned.
+const BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Appends are written to disk in pieces of about this size.
 const WRITE_PIECE: usize = 4 << 20;
 
@@ -444,7 +447,12 @@ async fn stream_to_tail(body: Body, snapshot: &Snapshot, length: u64) -> Result<
     let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_PIECE.min(length as usize));
 
     loop {
-        let frame = stream.next().await;
+        // a client that stops sending must not hold the writer lock for good
+        let frame = tokio::time::timeout(BODY_IDLE, stream.next())
+            .await
+            .map_err(|_| ServerError::BodyRead {
+                reason: format!("no body bytes for {} s", BODY_IDLE.as_secs()),
+            })?;
         let done = frame.is_none();
         if let Some(frame) = frame {
             let frame = frame.map_err(|e| ServerError::BodyRead {

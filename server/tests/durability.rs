@@ -329,3 +329,31 @@ fn reads_racing_replacements_see_one_whole_content() {
     assert!(reader.join().unwrap() > 0);
     assert_eq!(server.raw(&path), versions[1]);
 }
+
+#[test]
+fn client_dropping_mid_append_leaves_nothing_and_frees_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let id = server.create("data_stream_module", json!({"reference": "dropped"}));
+    let path = format!("/erp5/data_stream_module/{id}");
+    server.append(&path, 0, b"base");
+
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Range: bytes 4-1003/1004\r\nContent-Length: 1000\r\n\r\n",
+        basic("zope", "insecure")
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&[7u8; 400]).unwrap();
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(stream);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut answer = server.append(&path, 4, b"next");
+    while answer.status != 204 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        answer = server.append(&path, 4, b"next");
+    }
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    assert_eq!(server.raw(&path), b"basenext");
+}
