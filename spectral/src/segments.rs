@@ -40,6 +40,10 @@ pub(crate) struct SegmentRequest {
     pub default_overlap: fn(usize) -> usize,
 }
 
+/// The longest segment (and zero-padded transform) of an estimate: 2^24
+/// samples, the longest in-memory transform.
+pub const MAX_SEGMENT_LEN: usize = 1 << 24;
+
 /// scipy's default segment length.
 pub const DEFAULT_NPERSEG: usize = 256;
 
@@ -65,6 +69,11 @@ impl SegmentPlan {
             return Err(SpectralError::OverlapTooLong { noverlap, nperseg });
         }
         let nfft = request.nfft.unwrap_or(nperseg);
+        if nfft > MAX_SEGMENT_LEN {
+            let expected =
+                format!("nfft <= {MAX_SEGMENT_LEN}, or rfft for one transform of the whole signal");
+            return Err(SpectralError::invalid("nfft", nfft, expected));
+        }
         if nfft < nperseg {
             return Err(SpectralError::invalid(
                 "nfft",
@@ -113,6 +122,11 @@ fn resolve_nperseg(requested: Option<usize>, len: u64) -> Result<usize, Spectral
         Some(nperseg) if nperseg as u64 > len => {
             Err(SpectralError::SegmentTooLong { nperseg, len })
         }
+        Some(nperseg) if nperseg > MAX_SEGMENT_LEN => Err(SpectralError::invalid(
+            "nperseg",
+            nperseg,
+            format!("nperseg <= {MAX_SEGMENT_LEN}, or rfft for one transform of the whole signal"),
+        )),
         Some(nperseg) => Ok(nperseg),
         None if (DEFAULT_NPERSEG as u64) > len => {
             tracing::warn!(
@@ -372,6 +386,21 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "noverlap 256 is not less than nperseg 256; use noverlap <= 255"
+        );
+    }
+
+    #[test]
+    fn an_absurd_transform_length_is_refused_before_allocating() {
+        let request = SegmentRequest {
+            nfft: Some(1 << 40),
+            ..request(Some(256), None)
+        };
+        let error = SegmentPlan::resolve(&request, 1000)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("nfft 1099511627776 is not valid; use nfft <= 16777216"),
+            "{error}"
         );
     }
 

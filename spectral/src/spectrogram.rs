@@ -6,6 +6,10 @@
 //! Frames stream in and are kept in memory while they fit half the
 //! budget; past that they go to a scratch file, so a spectrogram can hold
 //! more frames than memory.
+//!
+//! TODO: scipy's other modes (`complex`, `magnitude`, `angle`, `phase`)
+//! and complex input are not offered; add them when a notebook needs
+//! them (the segment walker already streams complex samples for Welch).
 
 use std::path::PathBuf;
 use std::sync::Arc;

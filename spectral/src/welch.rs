@@ -517,6 +517,11 @@ impl PeriodogramStore {
 
     /// The median of each bin over all rows, reading blocks of bins that
     /// fit a quarter of the budget.
+    ///
+    /// TODO: a spilled store is read one row per mapped window; mapping
+    /// several rows at once would cut the system calls for very many
+    /// segments. Worth doing once a median over a spilled store shows up
+    /// in a profile.
     fn medians(
         &self,
         rows: usize,
