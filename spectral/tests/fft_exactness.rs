@@ -248,3 +248,38 @@ fn a_cancelled_out_of_core_transform_stops_and_removes_its_scratch_files() {
         );
     }
 }
+
+#[test]
+fn an_out_of_core_spectrum_exports_its_bins_as_complex128_bytes() {
+    let source = RealVector::new(Seeded::new(4).signal(1 << 16)).with_sample_rate(48000.0);
+    let dir = tempfile::tempdir().unwrap();
+    let spectrum = rfft(&source, &tiny_budget(dir.path(), 64 << 10), &Silent).unwrap();
+    let export = spectrum.to_data_array();
+
+    let mut bytes = Vec::new();
+    export
+        .for_each_chunk(4096, &Silent, |chunk| {
+            assert!(chunk.len() <= 4096);
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        })
+        .unwrap();
+
+    assert_eq!(
+        (export.dtype.as_str(), export.shape.clone()),
+        ("<c16", vec![(1 << 15) + 1])
+    );
+    assert_eq!(export.frequency_step, Some(48000.0 / 65536.0));
+    let bins = spectrum.to_vec(u64::MAX).unwrap();
+    let expected: Vec<u8> = bins
+        .iter()
+        .flat_map(|z| [z.re.to_le_bytes(), z.im.to_le_bytes()])
+        .flatten()
+        .collect();
+    assert_eq!(bytes, expected);
+    assert!(
+        spectrum.summary().contains("out of core"),
+        "{}",
+        spectrum.summary()
+    );
+}
