@@ -8,6 +8,8 @@
 //! size (308); no `Content-Range` replaces the content. Refusals carry
 //! Wendelin's explanations. Property calls live in `documents.rs`.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,8 +17,6 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::app::{App, BODY_LIMIT, Call};
-use std::sync::Arc;
-
 use crate::blobs::{BlobSlot, Snapshot};
 use crate::error::{Result, ServerError};
 use crate::image_type;
@@ -25,8 +25,9 @@ use crate::range::{self, ContentRange};
 use crate::slicing;
 use crate::storage::{Store, blocking, read_at};
 
-/// Reads up to this many bytes at once; larger answers are streamed in
-/// pieces of this size.
+/// Answers are read and sent in pieces of this size: small enough to stay
+/// in cache between the read and the send, so memory stays flat whatever
+/// the range.
 const PIECE: u64 = 1 << 20;
 
 /// An append whose body stalls this long is abandoned.
@@ -42,8 +43,8 @@ fn etag(snapshot: &Snapshot, document: &Document) -> String {
     )
 }
 
-/// A body of `length` bytes at `start`: read at once when small, streamed
-/// piece by piece otherwise.
+/// A body of `length` bytes at `start`, read piece by piece as the
+/// connection takes them.
 fn bytes_body(snapshot: Snapshot, start: u64, length: u64) -> Body {
     let pieces = futures::stream::unfold(
         (snapshot, start, length),
@@ -212,10 +213,11 @@ async fn multipart(
 ) -> Result<Response> {
     let total: u64 = intervals.iter().map(|(a, b)| b - a + 1).sum();
     if total > BODY_LIMIT {
-        return Err(ServerError::TooLarge {
-            size: total,
-            limit: BODY_LIMIT,
-            advice: "ask for the ranges one by one",
+        return Err(ServerError::BadRange {
+            header: format!("{} ranges", intervals.len()),
+            reason: format!(
+                "they add up to {total} bytes, over {BODY_LIMIT}: ask for them one by one"
+            ),
         });
     }
     let boundary = format!(
