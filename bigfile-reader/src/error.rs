@@ -215,6 +215,11 @@ pub enum ReaderError {
         last: Box<ReaderError>,
     },
 
+    /// A sample source failed while it was read (while writing a Data
+    /// Array from it, for instance).
+    #[error("reading the signal failed: {0}")]
+    Source(SignalError),
+
     /// The job was cancelled through its progress observer.
     #[error("interrupted")]
     Cancelled,
@@ -241,11 +246,7 @@ impl From<SignalError> for ReaderError {
     fn from(error: SignalError) -> Self {
         match error {
             SignalError::Cancelled => ReaderError::Cancelled,
-            other => ReaderError::InvalidArgument {
-                name: "signal",
-                value: String::new(),
-                reason: other.to_string(),
-            },
+            other => ReaderError::Source(other),
         }
     }
 }

@@ -361,6 +361,27 @@ fn a_server_without_our_additions_is_named_plainly() {
 }
 
 #[test]
+fn an_html_page_where_json_was_expected_means_a_missing_addition() {
+    let wendelin = support::stub_server(Some(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 13\r\nConnection: close\r\n\r\n<html></html>",
+    ));
+    let portal = Portal::connect(&ConnectOptions::new(&wendelin)).unwrap();
+
+    let error = portal.modules().err().unwrap();
+
+    assert!(
+        matches!(error, ReaderError::MissingAddition { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("this server does not offer module listing"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_failing_server_is_retried_then_reported() {
     let failing = support::stub_server(Some(
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 8\r\nConnection: close\r\n\r\noverload",

@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bigfile_reader::{
@@ -16,14 +16,14 @@ use bigfile_reader::{
 };
 use signal::Source;
 
-/// Prints "ok RATE CHANNELS FRAMES" and writes the normalised frames
-/// (C order, f64) to argv[2]; or prints "refused MESSAGE".
+/// For each pair of arguments (a WAV path, an output path) prints
+/// "ok RATE CHANNELS FRAMES" and writes the normalised frames (C order,
+/// f64) to the output; or prints "refused MESSAGE".
 const ORACLE: &str = r#"
 import sys, struct, warnings
 import numpy as np
 from scipy.io import wavfile
 warnings.simplefilter("ignore")
-path, out = sys.argv[1], sys.argv[2]
 
 def g711(path):
     raw = open(path, "rb").read()
@@ -42,24 +42,28 @@ def g711(path):
     frames = len(linear) // channels
     return rate, linear[:frames * channels].reshape(frames, channels).astype(np.float64) / 32768.0
 
-try:
-    rate, data = wavfile.read(path)
-    if data.ndim == 1:
-        data = data[:, None]
-    if data.dtype.kind == "u":
-        values = (data.astype(np.float64) - 128.0) / 128.0
-    elif data.dtype.kind == "i":
-        values = data.astype(np.float64) / 2.0 ** (8 * data.dtype.itemsize - 1)
-    else:
-        values = data.astype(np.float64)
-except ValueError as error:
-    if "MULAW" in str(error) or "ALAW" in str(error):
-        rate, values = g711(path)
-    else:
-        print("refused", error)
-        sys.exit(0)
-np.ascontiguousarray(values, dtype="<f8").tofile(out)
-print("ok", rate, values.shape[1], values.shape[0])
+def answer(path, out):
+    try:
+        rate, data = wavfile.read(path)
+        if data.ndim == 1:
+            data = data[:, None]
+        if data.dtype.kind == "u":
+            values = (data.astype(np.float64) - 128.0) / 128.0
+        elif data.dtype.kind == "i":
+            values = data.astype(np.float64) / 2.0 ** (8 * data.dtype.itemsize - 1)
+        else:
+            values = data.astype(np.float64)
+    except ValueError as error:
+        if "MULAW" in str(error) or "ALAW" in str(error):
+            rate, values = g711(path)
+        else:
+            return "refused " + str(error).replace("\n", " ")
+    np.ascontiguousarray(values, dtype="<f8").tofile(out)
+    return f"ok {rate} {values.shape[1]} {values.shape[0]}"
+
+arguments = sys.argv[1:]
+for path, out in zip(arguments[::2], arguments[1::2]):
+    print(answer(path, out))
 "#;
 
 /// What the oracle answered for one file.
@@ -73,13 +77,28 @@ enum Expected {
     Refused(String),
 }
 
-fn oracle(path: &Path) -> Expected {
-    let out = tempfile::NamedTempFile::new().unwrap();
-    let answer = support::run_python(
-        ORACLE,
-        &[path.to_str().unwrap(), out.path().to_str().unwrap()],
-    );
-    let words: Vec<&str> = answer.split_whitespace().collect();
+/// The oracle's answers for `paths`, in one Python run.
+fn oracle(paths: &[PathBuf]) -> Vec<Expected> {
+    let outputs: Vec<tempfile::NamedTempFile> = paths
+        .iter()
+        .map(|_| tempfile::NamedTempFile::new().unwrap())
+        .collect();
+    let mut arguments = Vec::new();
+    for (path, out) in paths.iter().zip(&outputs) {
+        arguments.push(path.to_str().unwrap().to_owned());
+        arguments.push(out.path().to_str().unwrap().to_owned());
+    }
+    let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+    let answer = support::run_python(ORACLE, &arguments);
+    answer
+        .lines()
+        .zip(&outputs)
+        .map(|(line, out)| parse_answer(line, out.path()))
+        .collect()
+}
+
+fn parse_answer(line: &str, out: &Path) -> Expected {
+    let words: Vec<&str> = line.split_whitespace().collect();
     if words.first() == Some(&"refused") {
         return Expected::Refused(words[1..].join(" "));
     }
@@ -87,7 +106,7 @@ fn oracle(path: &Path) -> Expected {
         rate: words[1].parse().unwrap(),
         channels: words[2].parse().unwrap(),
         frames: words[3].parse().unwrap(),
-        values: support::read_f64_file(out.path()),
+        values: support::read_f64_file(out),
     }
 }
 
@@ -130,10 +149,31 @@ fn check_samples(path: &Path, wav: &WavFile, frames: u64, values: &[f64], intege
     }
 }
 
-fn check_file(path: &Path) -> String {
+/// Checks every file against the oracle; returns one outcome line each.
+fn check_files(paths: &[PathBuf]) -> Vec<String> {
+    let expected = oracle(paths);
+    assert_eq!(
+        expected.len(),
+        paths.len(),
+        "the oracle answered {} of {} files",
+        expected.len(),
+        paths.len()
+    );
+    paths
+        .iter()
+        .zip(expected)
+        .map(|(path, expected)| check_file(path, expected))
+        .collect()
+}
+
+fn check_one(path: &Path) -> String {
+    check_files(&[path.to_path_buf()]).remove(0)
+}
+
+fn check_file(path: &Path, expected: Expected) -> String {
     let object: Arc<dyn ByteRange> = Arc::new(FileObject::open(path).unwrap());
     let ours = WavFile::open(object);
-    match (oracle(path), ours) {
+    match (expected, ours) {
         (
             Expected::Samples {
                 rate,
@@ -183,8 +223,7 @@ fn every_conformance_file_matches_scipy_or_is_refused_by_name() {
         "conformance set missing: {} files",
         files.len()
     );
-    for path in files {
-        let outcome = check_file(&path);
+    for (path, outcome) in files.iter().zip(check_files(&files)) {
         eprintln!("{}: {outcome}", path.file_name().unwrap().to_string_lossy());
     }
 }
@@ -193,8 +232,8 @@ fn every_conformance_file_matches_scipy_or_is_refused_by_name() {
 fn real_recordings_match_scipy() {
     let mut files = support::wav_files(&support::shared_data().join("recordings"));
     files.push(support::workspace_root().join("notebooks/data/speaker-positions.wav"));
-    for path in files.into_iter().filter(|path| path.exists()) {
-        let outcome = check_file(&path);
+    let files: Vec<PathBuf> = files.into_iter().filter(|path| path.exists()).collect();
+    for (path, outcome) in files.iter().zip(check_files(&files)) {
         assert!(outcome.starts_with("read"), "{}: {outcome}", path.display());
     }
 }
@@ -228,7 +267,7 @@ fn a_law_file_matches_audioop() {
     let file = tempfile::Builder::new().suffix(".wav").tempfile().unwrap();
     std::fs::write(file.path(), wav_bytes(6, 2, 8000, 8, &codes)).unwrap();
 
-    let outcome = check_file(file.path());
+    let outcome = check_one(file.path());
 
     assert!(outcome.starts_with("read A-law"), "{outcome}");
 }
@@ -273,7 +312,7 @@ fn odd_chunks_and_streamed_sizes_read_like_scipy() {
     for (name, bytes) in [("odd LIST", with_list), ("streamed", streamed)] {
         let file = tempfile::Builder::new().suffix(".wav").tempfile().unwrap();
         std::fs::write(file.path(), &bytes).unwrap();
-        let outcome = check_file(file.path());
+        let outcome = check_one(file.path());
         assert!(
             outcome.starts_with("read PCM 16-bit, 2 channel(s), 16000 Hz, 20 frames"),
             "{name}: {outcome}"
