@@ -533,10 +533,14 @@ mod tests {
 
     /// A hand-written SUB peer: handshake, subscribe to everything, read
     /// the welcome.
-    async fn subscribed_peer(port: u16) -> tokio::net::TcpStream {
-        let mut peer = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .unwrap();
+    async fn subscribed_peer(port: u16, receive_buffer: Option<u32>) -> tokio::net::TcpStream {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(size) = receive_buffer {
+            // a fixed small buffer turns off autotuning (up to 32 MiB here)
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut peer = socket.connect(address).await.unwrap();
         peer.write_all(&greeting()).await.unwrap();
         let mut sub_ready = vec![5u8];
         sub_ready.extend_from_slice(b"READY");
@@ -560,7 +564,7 @@ mod tests {
     #[tokio::test]
     async fn subscriber_gets_welcome_then_published_messages() {
         let (publisher, port) = bound_publisher().await;
-        let mut peer = subscribed_peer(port).await;
+        let mut peer = subscribed_peer(port, None).await;
 
         publisher
             .publish(vec![Bytes::from_static(b"t"), Bytes::from(vec![7u8; 1000])])
@@ -586,8 +590,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn stalled_subscriber_loses_messages_while_the_healthy_one_gets_all() {
         let (publisher, port) = bound_publisher().await;
-        let mut healthy = subscribed_peer(port).await;
-        let _stalled = subscribed_peer(port).await; // never read again
+        let mut healthy = subscribed_peer(port, None).await;
+        let _stalled = subscribed_peer(port, Some(4096)).await; // never read again
         const MESSAGES: usize = 40;
         const SIZE: usize = 1 << 20;
 
@@ -596,7 +600,7 @@ mod tests {
             for _ in 0..MESSAGES {
                 seen.push(read_big_message(&mut healthy).await);
             }
-            seen
+            (seen, healthy)
         });
         for index in 0..MESSAGES {
             publisher
@@ -604,7 +608,7 @@ mod tests {
                 .await;
         }
 
-        let seen = reader.await.unwrap();
+        let (seen, _healthy) = reader.await.unwrap();
         let expected: Vec<(u8, usize)> = (0..MESSAGES).map(|i| (i as u8, SIZE)).collect();
         assert_eq!(seen, expected);
         assert_eq!(
