@@ -361,6 +361,39 @@ def test_stalled_subscriber_does_not_block_the_others(kernel):
         stalled.close()
 
 
+def test_slow_subscriber_loses_nothing(kernel):
+    km, kc = kernel
+    slow = zmq.Context.instance().socket(zmq.SUB)
+    slow.setsockopt(zmq.RCVHWM, 2)
+    slow.setsockopt(zmq.RCVBUF, 65536)
+    slow.setsockopt(zmq.LINGER, 0)
+    slow.setsockopt(zmq.SUBSCRIBE, b"")
+    info = km.get_connection_info()
+    slow.connect(f"tcp://{info['ip']}:{info['iopub_port']}")
+    session = Session(key=km.session.key)
+    try:
+        assert slow.poll(5000), "no welcome"
+        slow.recv_multipart()
+        code = 'let line = ""; for i in 0..1000 { line += "ABCDEFGHIJ"; }\nfor i in 0..3000 { print(line); }'
+        msg_id = kc.execute(code)
+        text = []
+        while True:
+            assert slow.poll(30000), "the slow subscriber stopped receiving"
+            frames = slow.recv_multipart()
+            message = session.deserialize(frames[frames.index(b"<IDS|MSG>") + 1 :])
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            if message["msg_type"] == "stream":
+                text.append(message["content"]["text"])
+                time.sleep(0.05)  # a reader slower than the cell
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                break
+        assert "".join(text) == ("ABCDEFGHIJ" * 1000 + "\n") * 3000
+        assert shell_reply(kc, msg_id)["content"]["status"] == "ok"
+    finally:
+        slow.close()
+
+
 # §5 #11: input()
 def test_input_without_stdin_fails_at_once(kernel):
     _, kc = kernel
