@@ -330,6 +330,12 @@ impl HttpSession {
                     seconds: self.timeout.as_secs_f64(),
                 }
             }
+            ureq::Error::Io(io) if is_tls_failure(&io) => ReaderError::Unreachable {
+                url,
+                reason: format!(
+                    "TLS failed ({io}); set WENDELIN_CA_BUNDLE to the server's CA certificate"
+                ),
+            },
             ureq::Error::Io(io) => ReaderError::Transient {
                 url,
                 reason: io.to_string(),
@@ -348,6 +354,16 @@ impl HttpSession {
             },
         }
     }
+}
+
+/// True for a handshake refused by rustls, which ureq passes on as an
+/// I/O error whose inner error is rustls's (not a type we can name
+/// without depending on rustls, so it is recognised by its text).
+fn is_tls_failure(io: &std::io::Error) -> bool {
+    let text = io.get_ref().map(ToString::to_string).unwrap_or_default();
+    ["certificate", "handshake", "TLS", "tls"]
+        .iter()
+        .any(|word| text.contains(word))
 }
 
 /// The TLS trust asked for: a CA bundle, no verification, or the
