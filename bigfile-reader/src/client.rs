@@ -573,6 +573,22 @@ impl DataStream {
         BigFileReader::with_options(self.object.clone(), options, progress)
     }
 
+    /// Bytes `start .. end`, `end` clamped to the size.
+    ///
+    /// # Errors
+    /// As [`StreamBytes::read`].
+    pub fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, ReaderError> {
+        self.bytes().read(start, end)
+    }
+
+    /// Every byte, up to [`crate::DEFAULT_DATA_LIMIT`].
+    ///
+    /// # Errors
+    /// As [`StreamBytes::data`].
+    pub fn data(&self) -> Result<Vec<u8>, ReaderError> {
+        self.bytes().data()
+    }
+
     /// Appends `bytes` with a `Content-Range` PUT; returns the new size.
     ///
     /// # Errors
@@ -787,6 +803,17 @@ impl DataNotebook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_can_be_shared_with_worker_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Portal>();
+        shareable::<DataStream>();
+        shareable::<DataArray>();
+        shareable::<DataNotebook>();
+        fn sendable<T: Send>() {}
+        sendable::<BigFileReader>();
+    }
 
     #[test]
     fn queries_are_percent_encoded() {
