@@ -19,7 +19,8 @@ use crate::range::ByteRange;
 /// Tuning of a [`CachedRange`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CacheOptions {
-    /// Bytes per cached block; default 1 MiB.
+    /// Bytes per cached block; default 64 KiB, so that a cold read of a
+    /// header costs one small request.
     pub block_size: usize,
     /// Most bytes the cache holds; default 32 MiB.
     pub capacity: usize,
@@ -35,7 +36,7 @@ pub struct CacheOptions {
 impl Default for CacheOptions {
     fn default() -> Self {
         Self {
-            block_size: 1 << 20,
+            block_size: 64 << 10,
             capacity: 32 << 20,
             max_read_ahead: 8 << 20,
             attempts: 5,

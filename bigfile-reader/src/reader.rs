@@ -394,6 +394,41 @@ mod tests {
         assert_eq!(reader.position(), 10);
     }
 
+    /// Records the length of every read that reaches the object.
+    struct Recording {
+        inner: MemoryObject,
+        reads: std::sync::Mutex<Vec<usize>>,
+    }
+
+    impl ByteRange for Recording {
+        fn size(&self) -> u64 {
+            self.inner.size()
+        }
+
+        fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, ReaderError> {
+            self.reads.lock().unwrap().push(buffer.len());
+            self.inner.read_at(offset, buffer)
+        }
+    }
+
+    #[test]
+    fn a_wav_header_costs_one_small_request() {
+        let mut bytes =
+            b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x02\0\x40\x1f\0\0\0\x7d\0\0\x04\0\x10\0data"
+                .to_vec();
+        bytes.extend_from_slice(&(4_000_000u32).to_le_bytes());
+        bytes.resize(bytes.len() + 4_000_000, 1);
+        let object = Arc::new(Recording {
+            inner: MemoryObject::new(bytes),
+            reads: Default::default(),
+        });
+
+        let wav = BigFileReader::new(object.clone()).unwrap().wav().unwrap();
+
+        assert_eq!(wav.frames(), 1_000_000);
+        assert_eq!(*object.reads.lock().unwrap(), [64 << 10]);
+    }
+
     #[test]
     fn stream_reads_clamp_at_the_end_and_iterate_in_order() {
         let bytes = pattern(1000);
