@@ -262,10 +262,11 @@ pub fn inspect(session: &Session, code: &str, cursor: usize) -> Option<String> {
 /// string or comment, or an expression cut short) or invalid.
 pub fn is_complete(session: &Session, code: &str) -> Completeness {
     let (_, code) = magics::split_magics(code);
-    if code.trim().is_empty() {
+    let code = code.trim_end();
+    if code.is_empty() {
         return Completeness::Complete;
     }
-    let scan = scan_brackets(&code);
+    let scan = scan_brackets(code);
     if let Scan::Open {
         depth,
         in_literal: true,
@@ -275,18 +276,29 @@ pub fn is_complete(session: &Session, code: &str) -> Completeness {
             indent: "    ".repeat(depth),
         };
     }
-    let Err(error) = session.engine().compile(&code) else {
+    let Err(error) = session.engine().compile(code) else {
         return Completeness::Complete;
     };
     match scan {
         Scan::Unbalanced => Completeness::Invalid,
-        Scan::Open { depth, in_literal } if depth > 0 || in_literal => Completeness::Incomplete {
-            indent: "    ".repeat(depth),
-        },
-        _ if matches!(*error.0, rhai::ParseErrorType::UnexpectedEOF) => Completeness::Incomplete {
-            indent: String::new(),
-        },
+        Scan::Open { depth, .. } if depth > 0 || at_end(code, error.1) => {
+            Completeness::Incomplete {
+                indent: "    ".repeat(depth),
+            }
+        }
         _ => Completeness::Invalid,
+    }
+}
+
+/// True when a parse error sits just past the last character: the parser
+/// ran out of input (`if x`, `let y = 1 +`, `switch v`), so more lines can
+/// still make the code parse.
+fn at_end(code: &str, position: rhai::Position) -> bool {
+    let lines: Vec<&str> = code.split('\n').collect();
+    let last_column = lines.last().map_or(0, |l| l.chars().count());
+    match (position.line(), position.position()) {
+        (Some(line), Some(column)) => line == lines.len() && column > last_column,
+        _ => true,
     }
 }
 
@@ -485,6 +497,9 @@ mod tests {
         assert_eq!(incomplete("if x {\n  let y = [1,"), "        ");
         assert_eq!(incomplete("let s = `multi"), "");
         assert_eq!(incomplete("/* open"), "");
+        assert_eq!(incomplete("let a = 1;\nif a"), "");
+        assert_eq!(incomplete("while true\n"), "");
+        assert_eq!(incomplete("let y = 1 +"), "");
     }
 
     #[test]
@@ -497,5 +512,7 @@ mod tests {
         );
         assert_eq!(is_complete(&session, "let x = 1; }"), Completeness::Invalid);
         assert_eq!(is_complete(&session, "let 5 = 3;"), Completeness::Invalid);
+        assert_eq!(is_complete(&session, "1 +* 2"), Completeness::Invalid);
+        assert_eq!(is_complete(&session, "(1 + 2]"), Completeness::Invalid);
     }
 }

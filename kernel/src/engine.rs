@@ -333,6 +333,15 @@ fn error_message(error: &EvalAltResult, max_operations: u64) -> String {
             format!("more than {MAX_CALL_LEVELS} nested function calls (runaway recursion?)")
         }
         EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+        EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
+            let inner_message = error_message(inner, max_operations);
+            match (inner.position().line(), inner.position().position()) {
+                (Some(line), Some(column)) => {
+                    format!("{inner_message} (in function '{name}', line {line}, column {column})")
+                }
+                _ => format!("{inner_message} (in function '{name}')"),
+            }
+        }
         other => without_position(other.to_string()),
     }
 }
@@ -460,6 +469,24 @@ mod tests {
         let (mut session, _) = session();
         assert!(session.run("let kept = 5;\nthrow \"boom\";").is_err());
         assert_eq!(session.run("kept").unwrap().unwrap().plain(), "5");
+    }
+
+    #[test]
+    fn error_inside_a_function_names_it_and_points_at_the_call() {
+        let (mut session, _) = session();
+        let error = session.run("fn f(x) { x.nope() }\nf(1)").unwrap_err();
+        assert_eq!(error.ename, "FunctionNotFound");
+        assert!(
+            error.evalue.contains("(in function 'f', line 1, column"),
+            "{}",
+            error.evalue
+        );
+        assert!(!error.evalue.contains('\n'), "{}", error.evalue);
+        assert!(
+            error.traceback.iter().any(|l| l.contains("2 | f(1)")),
+            "{:?}",
+            error.traceback
+        );
     }
 
     #[test]
