@@ -35,7 +35,7 @@ pub use plan::{
     Direction, SCRATCH_CACHE_BYTES, complex_plan, real_forward_plan, real_inverse_plan,
     release_cached_scratch,
 };
-pub use segments::DEFAULT_NPERSEG;
+pub use segments::{DEFAULT_NPERSEG, MAX_SEGMENT_LEN};
 pub use spectrogram::{Spectrogram, SpectrogramOptions, SpectrogramValues, spectrogram};
 pub use spectrum::{FrequencyAxis, Peak, Spectrum, SpectrumKind, SpectrumValues, collect};
 pub use welch::{Average, Psd, Scaling, WelchOptions, median_bias, welch, welch_complex};
