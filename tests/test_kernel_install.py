@@ -9,8 +9,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from PIL import Image
+
+pytestmark = pytest.mark.timeout(60)
 
 
 def run(binary: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -7,6 +7,7 @@ import jupyter_kernel_test
 import pytest
 
 
+@pytest.mark.timeout(120)
 @pytest.mark.usefixtures("kernel_name")
 class WendelinKernelTests(jupyter_kernel_test.KernelTests):
     kernel_name = "wendelin"
@@ -48,6 +49,7 @@ class WendelinKernelTests(jupyter_kernel_test.KernelTests):
     code_clear_output = "clear_output()"
 
 
+@pytest.mark.timeout(120)
 @pytest.mark.usefixtures("kernel_name")
 class WendelinIopubWelcomeTests(jupyter_kernel_test.IopubWelcomeTests):
     kernel_name = "wendelin"

@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 
-pytestmark = pytest.mark.usefixtures("kernel_name")
+pytestmark = [pytest.mark.usefixtures("kernel_name"), pytest.mark.timeout(180)]
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "language.ipynb"
 

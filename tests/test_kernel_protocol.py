@@ -16,7 +16,7 @@ from jupyter_client.session import Session
 
 from support.kernel import execute, of_type, outputs_until_idle, shell_reply, start, stop, stream_text
 
-pytestmark = pytest.mark.usefixtures("kernel_name")
+pytestmark = [pytest.mark.usefixtures("kernel_name"), pytest.mark.timeout(180)]
 
 
 @pytest.fixture
