@@ -5,7 +5,8 @@
 #  2. a WAV channel(0) rms over a 1 GiB 16-bit stereo file against numpy
 #     on the same file read from disk.
 # Targets (ARCHITECTURE.md): reader >= 0.8 of curl and > 1 GB/s; memory flat.
-# Needs ~3 GiB of free disk in $TMPDIR. SIZE_MIB overrides the 1024 MiB size.
+# The WAV is also read over HTTP from the server, for comparison.
+# Needs ~4 GiB of free disk in $TMPDIR. SIZE_MIB overrides the 1024 MiB size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,10 @@ curl -sf "${auth[@]}" -H 'Content-Type: application/json' -d '{"reference": "ben
 last=$((size_mib * 1024 * 1024 - 1))
 curl -sf "${auth[@]}" -H "Content-Range: bytes 0-$last/$((last + 1))" -H "Content-Type: application/octet-stream" -T "$work/stream.bin" "$url/data_stream_module/1" > /dev/null
 
+curl -sf "${auth[@]}" -H 'Content-Type: application/json' -d '{"reference": "bench-wav"}' "$url/data_stream_module/newContent" > /dev/null
+wav_last=$(($(stat -c %s "$work/audio.wav") - 1))
+curl -sf "${auth[@]}" -H "Content-Range: bytes 0-$wav_last/$((wav_last + 1))" -H "Content-Type: application/octet-stream" -T "$work/audio.wav" "$url/data_stream_module/2" > /dev/null
+
 echo "== 1. sequential read of a ${size_mib} MiB Data Stream over loopback" >&2
 for run in 1 2 3; do
   curl -s "${auth[@]}" -o /dev/null -w "curl ?format=raw: %{size_download} bytes in %{time_total} s = %{speed_download} B/s\n" "$url/data_stream_module/1?format=raw"
@@ -61,6 +66,7 @@ done
 echo "== 2. channel(0) rms of a ${size_mib} MiB 16-bit stereo WAV from disk" >&2
 for run in 1 2 3; do
   "$target/release/examples/bench_reader" wav "$work/audio.wav"
+  WENDELIN_USER=zope WENDELIN_PASSWORD=insecure "$target/release/examples/bench_reader" wav-stream "$url" data_stream_module/2
   "$python" - "$work/audio.wav" <<'PY'
 import sys, time, resource, numpy as np
 start = time.perf_counter()

@@ -3,6 +3,7 @@
 //!
 //!     bench_reader stream <portal url> <module/id>   # BigFileReader, 8 MiB reads
 //!     bench_reader wav <file.wav>                    # channel(0) rms from disk
+//!     bench_reader wav-stream <portal url> <module/id> # channel(0) rms over HTTP
 //!
 //! Each prints one line: what, bytes, seconds, GB/s, peak RSS in MiB.
 
@@ -22,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         ["stream", url, relative_url] => stream(url, relative_url),
         ["wav", path] => wav(path),
+        ["wav-stream", url, relative_url] => wav_stream(url, relative_url),
         _ => Err(
             "usage: bench_reader stream <portal url> <module/id> | bench_reader wav <file.wav>"
                 .into(),
@@ -57,6 +59,28 @@ fn stream(url: &str, relative_url: &str) -> Result<(), Box<dyn std::error::Error
         total,
         start.elapsed().as_secs_f64(),
         &format!("last-byte sum {checksum}"),
+    );
+    Ok(())
+}
+
+fn wav_stream(url: &str, relative_url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let options = ConnectOptions {
+        url: url.to_owned(),
+        ..ConnectOptions::from_env()
+    };
+    let portal = Portal::connect(&options)?;
+    let (module, id) = relative_url.split_once('/').ok_or("expected module/id")?;
+    let stream = portal.module(module).get(id)?.into_data_stream()?;
+
+    let start = Instant::now();
+    let reader = BigFileReader::new(stream.object())?;
+    let summary = statistics(&reader.wav()?.channel(0)?, &Silent)?;
+    let detail = format!("rms {:.12}", summary.rms);
+    report(
+        "WAV channel(0) rms over HTTP",
+        stream.size(),
+        start.elapsed().as_secs_f64(),
+        &detail,
     );
     Ok(())
 }

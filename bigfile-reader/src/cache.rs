@@ -1,8 +1,9 @@
 //! [`CachedRange`]: a byte range in front of a slow one (HTTP), with a
 //! bounded block cache, read-ahead when access is sequential, and retries
 //! with backoff for transient failures. Memory is the cache's capacity
-//! whatever the object's size; a read larger than the read-ahead span
-//! goes straight into the caller's buffer without passing the cache.
+//! whatever the object's size; a read of [`CacheOptions::direct_read`]
+//! bytes or more goes straight into the caller's buffer without passing
+//! the cache.
 //!
 //! Cancellation is checked before every fetch and during backoff, through
 //! the [`signal::Progress`] set with [`CachedRange::set_progress`].
@@ -27,6 +28,9 @@ pub struct CacheOptions {
     /// Most bytes fetched ahead in one request when access is sequential;
     /// default 8 MiB (at most the capacity).
     pub max_read_ahead: usize,
+    /// Reads of at least this many bytes skip the cache and go straight
+    /// to the object (which streams them); default 1 MiB.
+    pub direct_read: usize,
     /// Attempts of a fetch that fails transiently; default 5.
     pub attempts: u32,
     /// Wait before the first retry, doubled after each; default 100 ms.
@@ -39,6 +43,7 @@ impl Default for CacheOptions {
             block_size: 64 << 10,
             capacity: 32 << 20,
             max_read_ahead: 8 << 20,
+            direct_read: 1 << 20,
             attempts: 5,
             backoff: Duration::from_millis(100),
         }
@@ -276,7 +281,7 @@ impl ByteRange for CachedRange {
         let mut state = self.lock();
         self.track_access(&mut state, offset, count);
 
-        if count >= self.options.max_read_ahead {
+        if count >= self.options.direct_read {
             self.fetch(&mut state, offset, buffer)?;
         } else {
             self.read_cached(&mut state, offset, buffer)?;
@@ -357,6 +362,7 @@ mod tests {
             block_size: 100,
             capacity: 1000,
             max_read_ahead: 400,
+            direct_read: 400,
             backoff: Duration::from_millis(1),
             ..CacheOptions::default()
         }
