@@ -534,26 +534,26 @@ impl HttpObject {
             .open
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if open.as_ref().map(|read| read.next) != Some(offset) {
-            *open = None;
-            *open = Some(self.open_from(offset)?);
-        }
-        let Some(read) = open.as_mut() else {
-            return Ok(());
-        };
-        match read.body.read_exact(buffer) {
-            Ok(()) => {
+        if let Some(read) = open.as_mut().filter(|read| read.next == offset) {
+            if read.body.read_exact(buffer).is_ok() {
                 read.next += buffer.len() as u64;
-                Ok(())
+                return Ok(());
             }
-            Err(error) => {
-                *open = None;
-                Err(ReaderError::Transient {
-                    url: self.url.clone(),
-                    reason: format!("the answer from byte {offset} broke off: {error}"),
-                })
-            }
+            // a kept answer may have been closed by the server while idle
+            tracing::debug!(url = %self.url, offset, "kept answer broke off; asking again");
         }
+
+        *open = None;
+        let mut read = self.open_from(offset)?;
+        read.body
+            .read_exact(buffer)
+            .map_err(|error| ReaderError::Transient {
+                url: self.url.clone(),
+                reason: format!("the answer from byte {offset} broke off: {error}"),
+            })?;
+        read.next = offset + buffer.len() as u64;
+        *open = Some(read);
+        Ok(())
     }
 
     /// Sends `Range: bytes=offset-` and keeps the answer's body.

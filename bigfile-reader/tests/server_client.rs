@@ -462,3 +462,63 @@ fn long_reads_stream_through_jumps_and_appends() {
     bytes.extend_from_slice(&more);
     read(9 << 20, 5 << 20, &bytes);
 }
+
+/// Serves 4 MiB of `i % 251` by Range; the first answer breaks off after
+/// 2 MiB, as a server closing an idle connection would. Prints its port.
+const BREAKING_STUB: &str = r#"
+import http.server
+data = bytes(i % 251 for i in range(4 << 20))
+answers = []
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        start = int(self.headers["Range"].split("=")[1].split("-")[0])
+        answers.append(start)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        body = data[start:] if len(answers) > 1 else data[start:start + (2 << 20)]
+        self.wfile.write(body)
+        self.wfile.flush()
+        if len(answers) == 1:
+            self.close_connection = True
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+#[test]
+fn a_kept_answer_that_broke_off_is_asked_again() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(support::python())
+        .args(["-c", BREAKING_STUB])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/erp5", port.trim());
+    let session = Arc::new(bigfile_reader::HttpSession::new(&ConnectOptions::new(&url)).unwrap());
+    let object = bigfile_reader::HttpObject::new(
+        session,
+        format!("{url}/data_stream_module/1"),
+        "data stream 1".into(),
+        4 << 20,
+    );
+    let expected: Vec<u8> = (0..4 << 20).map(|i: usize| (i % 251) as u8).collect();
+
+    let mut first = vec![0; 2 << 20];
+    let mut second = vec![0; 2 << 20];
+    bigfile_reader::read_exact_at(&object, 0, &mut first).unwrap();
+    let result = bigfile_reader::read_exact_at(&object, 2 << 20, &mut second);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    result.unwrap();
+    assert!(first == expected[..2 << 20] && second == expected[2 << 20..]);
+}
