@@ -85,6 +85,20 @@ def test_error_reply_has_name_value_and_traceback_with_line(kernel):
     assert [m["content"]["ename"] for m in of_type(messages, "error")] == ["VariableNotFound"]
 
 
+# §5 #10: no empty results, metadata always present
+def test_unit_shows_nothing_and_every_display_has_metadata(kernel):
+    _, kc = kernel
+    _, messages = execute(kc, "let quiet = 1;")
+    assert of_type(messages, "execute_result") == []
+    _, messages = execute(kc, 'display(#{a: 1}); display("x", "id-1"); update_display("y", "id-1"); 5')
+    outputs = [m for m in messages if m["msg_type"] in ("display_data", "update_display_data", "execute_result")]
+    assert [m["msg_type"] for m in outputs] == ["display_data", "display_data", "update_display_data", "execute_result"]
+    for message in outputs:
+        assert isinstance(message["content"]["metadata"], dict)
+        assert "text/plain" in message["content"]["data"]
+    assert outputs[2]["content"]["transient"] == {"display_id": "id-1"}
+
+
 def test_queued_executes_are_aborted_after_an_error(kernel):
     _, kc = kernel
     first = kc.execute('sleep_ms(300); throw "first fails"')

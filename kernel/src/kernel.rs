@@ -28,8 +28,10 @@ use crate::wire::{self, Message, Signer};
 /// A reply to a client that does not read is abandoned after this long.
 const ROUTER_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Messages queued for IOPub before producers wait.
-const IOPUB_QUEUE: usize = 1024;
+/// Messages queued for IOPub before producers wait: with stream messages
+/// of at most 1 MiB (usually 256 KiB), this bounds what a flooding cell
+/// can pile up while the publisher waits on a slow subscriber.
+const IOPUB_QUEUE: usize = 64;
 
 type SharedSigner = Arc<Mutex<Signer>>;
 
