@@ -505,6 +505,27 @@ mod tests {
     }
 
     #[test]
+    fn string_past_the_size_limit_is_stopped() {
+        let (mut session, _) = session();
+        let error = session.run("let s = \"x\"; loop { s += s; }").unwrap_err();
+        assert_eq!(error.ename, "DataTooLarge", "{error:?}");
+        assert!(session.run("1").is_ok(), "the session goes on");
+    }
+
+    #[test]
+    fn operation_limit_names_the_setting_that_raises_it() {
+        let mut engine = Engine::new();
+        configure_limits(&mut engine, 1000);
+        let error = engine.run("loop { }").unwrap_err();
+        let cell = from_rhai(&error, "loop { }", 1000);
+        assert_eq!(cell.ename, "TooManyOperations");
+        assert!(
+            cell.evalue.contains("1000 operations")
+                && cell.evalue.contains("WENDELIN_MAX_OPERATIONS")
+        );
+    }
+
+    #[test]
     fn interrupted_cell_ends_with_an_interrupted_error() {
         let (mut session, _) = session();
         session.run("let before = 1;").unwrap();
