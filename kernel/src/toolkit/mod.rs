@@ -15,6 +15,7 @@
 //! [`CellContext::array_limit`] (see [`to_rhai_array`]).
 
 pub mod demo;
+pub mod signals;
 
 use rhai::{Dynamic, Engine, EvalAltResult};
 
@@ -92,7 +93,7 @@ impl<'a> Registrar<'a> {
 pub fn default_toolkits() -> Vec<Box<dyn Toolkit>> {
     // TODO: add the Wendelin toolkit (context, BigFileReader, spectra,
     // plots) here once its bindings exist in kernel/src/toolkit/.
-    vec![Box::new(demo::Demo)]
+    vec![Box::new(demo::Demo), Box::new(signals::Signals)]
 }
 
 /// A Rhai array from native values, refused past `limit` items with an
