@@ -452,6 +452,28 @@ def test_fresh_subscriber_gets_welcome_first(kernel):
         sub.close()
 
 
+def test_ipc_kernel_restarts_after_a_kill(tmp_path):
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="wendelin", transport="ipc", ip=str(tmp_path / "k"))
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=30)
+        process = km.provisioner.process
+        process.kill()  # leaves its socket files behind
+        process.wait()
+        left = [p for p in tmp_path.iterdir() if p.name.startswith("k-")]
+        assert len(left) == 5, left
+        km.start_kernel()  # same connection file, no clean-up in between
+        kc.wait_for_ready(timeout=30)
+        _, messages = execute(kc, "2 + 3")
+        assert of_type(messages, "execute_result")[0]["content"]["data"]["text/plain"] == "5"
+    finally:
+        stop(km, kc)
+
+
 def test_ipc_transport_works(tmp_path):
     from jupyter_client.manager import KernelManager
 

@@ -217,6 +217,7 @@ fn start_execution_thread(
 /// Binds a ROUTER and starts its send task; returns the receive half and
 /// the queue of messages to send.
 async fn bind_router(endpoint: &str, name: &'static str, signer: &Signer) -> Result<Router> {
+    remove_stale_ipc_file(endpoint);
     let mut socket = RouterSocket::new();
     socket.bind(endpoint).await.map_err(|e| KernelError::Bind {
         endpoint: endpoint.to_string(),
@@ -229,12 +230,23 @@ async fn bind_router(endpoint: &str, name: &'static str, signer: &Signer) -> Res
 }
 
 async fn bind_rep(endpoint: &str) -> Result<RepSocket> {
+    remove_stale_ipc_file(endpoint);
     let mut socket = RepSocket::new();
     socket.bind(endpoint).await.map_err(|e| KernelError::Bind {
         endpoint: endpoint.to_string(),
         reason: e.to_string(),
     })?;
     Ok(socket)
+}
+
+/// An ipc endpoint's socket file left by a kernel that died on the same
+/// connection file would make the bind fail: the file is ours, remove it.
+fn remove_stale_ipc_file(endpoint: &str) {
+    if let Some(path) = endpoint.strip_prefix("ipc://")
+        && std::fs::remove_file(path).is_ok()
+    {
+        tracing::debug!(path, "removed a stale ipc socket file");
+    }
 }
 
 async fn send_loop(
