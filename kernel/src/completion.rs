@@ -210,8 +210,9 @@ fn members_of(session: &Session, value: &Dynamic) -> BTreeSet<String> {
     names
 }
 
-/// The word around `cursor` (in code points).
-fn word_at(code: &str, cursor: usize) -> String {
+/// The word around `cursor` (in code points), and the variable before a
+/// `.` that precedes it, if any (`text.len` gives `len` and `text`).
+fn word_at(code: &str, cursor: usize) -> (String, Option<String>) {
     let chars: Vec<char> = code.chars().collect();
     let cursor = cursor.min(chars.len());
     let mut start = cursor;
@@ -222,17 +223,30 @@ fn word_at(code: &str, cursor: usize) -> String {
     while end < chars.len() && is_ident(chars[end]) {
         end += 1;
     }
-    chars[start..end].iter().collect()
+    let word = chars[start..end].iter().collect();
+    if start == 0 || chars[start - 1] != '.' {
+        return (word, None);
+    }
+    let mut receiver_start = start - 1;
+    while receiver_start > 0 && is_ident(chars[receiver_start - 1]) {
+        receiver_start -= 1;
+    }
+    let receiver: String = chars[receiver_start..start - 1].iter().collect();
+    (word, (!receiver.is_empty()).then_some(receiver))
 }
 
-/// The description of the variable or function at `cursor`: a variable's
-/// type and value, a function's signatures and documentation.
+/// The description of the variable, function or method at `cursor`: a
+/// variable's type and value; a function's signatures and documentation,
+/// only those for the receiver's type after `value.`.
 pub fn inspect(session: &Session, code: &str, cursor: usize) -> Option<String> {
-    let word = word_at(code, cursor);
+    let (word, receiver) = word_at(code, cursor);
     if word.is_empty() {
         return None;
     }
-    if let Some(value) = session.scope().get(&word) {
+    let receiver_type = receiver.and_then(|r| session.scope().get(&r).map(Dynamic::type_id));
+    if receiver_type.is_none()
+        && let Some(value) = session.scope().get(&word)
+    {
         let shown = session
             .bundle(value)
             .map(|b| b.plain().to_string())
@@ -241,9 +255,11 @@ pub fn inspect(session: &Session, code: &str, cursor: usize) -> Option<String> {
     }
 
     let mut text = String::new();
+    let named = |f: &FunctionInfo| f.name == word || f.name == format!("get${word}");
+    let on_receiver = |f: &FunctionInfo| receiver_type.is_none() || f.first_param == receiver_type;
     for function in functions(session)
         .into_iter()
-        .filter(|f| f.name == word || f.name == format!("get${word}"))
+        .filter(|f| named(f) && on_receiver(f))
     {
         text.push_str(&function.signature);
         text.push('\n');
@@ -484,6 +500,14 @@ mod tests {
         assert!(inspect(&session, "twice", 5).unwrap().contains("Doubles."));
         assert!(inspect(&session, "n", 1).unwrap().starts_with("n: i64"));
         assert_eq!(inspect(&session, "nothing_here", 3), None);
+        session.run("let v = ramp(3);").unwrap();
+        let method = inspect(&session, "v.to_array()", 4).unwrap();
+        assert!(method.contains("to_array(vector: &mut Vector)"), "{method}");
+        assert_eq!(
+            method.lines().filter(|l| l.starts_with("to_array")).count(),
+            1,
+            "{method}"
+        );
     }
 
     #[test]
