@@ -146,7 +146,10 @@ mod tests {
     fn slice_past_the_end_is_refused() {
         let whole: Arc<dyn Source> = Arc::new(RealVector::new(vec![0.0; 4]));
         let error = Slice::new(whole.clone(), 2, 5).err().unwrap();
-        assert_eq!(error.to_string(), "samples 2..5 are outside the signal (length 4)");
+        assert_eq!(
+            error.to_string(),
+            "samples 2..5 are outside the signal (length 4)"
+        );
 
         let slice = Slice::new(whole, 1, 3).unwrap();
         assert!(slice.read_into(1, &mut [0.0; 2]).is_err());

@@ -67,11 +67,23 @@ pub fn statistics(source: &dyn Source, progress: &dyn Progress) -> Result<Statis
 
     let count = source.len();
     if count == 0 {
-        return Ok(Statistics { count, min: f64::NAN, max: f64::NAN, mean: f64::NAN, rms: f64::NAN });
+        return Ok(Statistics {
+            count,
+            min: f64::NAN,
+            max: f64::NAN,
+            mean: f64::NAN,
+            rms: f64::NAN,
+        });
     }
     let mean = sum.value() / count as f64;
     let rms = (sum_of_squares.value() / count as f64).sqrt();
-    Ok(Statistics { count, min, max, mean, rms })
+    Ok(Statistics {
+        count,
+        min,
+        max,
+        mean,
+        rms,
+    })
 }
 
 #[cfg(test)]
@@ -81,15 +93,23 @@ mod tests {
 
     #[test]
     fn statistics_match_a_direct_computation() {
-        let values: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1013) as f64 - 500.0).collect();
+        let values: Vec<f64> = (0..1000)
+            .map(|i| ((i * 7919) % 1013) as f64 - 500.0)
+            .collect();
         let expected_mean = values.iter().sum::<f64>() / 1000.0;
         let expected_rms = (values.iter().map(|v| v * v).sum::<f64>() / 1000.0).sqrt();
 
         let summary = statistics(&RealVector::new(values.clone()), &Silent).unwrap();
 
         assert_eq!(summary.count, 1000);
-        assert_eq!(summary.min, values.iter().cloned().fold(f64::INFINITY, f64::min));
-        assert_eq!(summary.max, values.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
+        assert_eq!(
+            summary.min,
+            values.iter().cloned().fold(f64::INFINITY, f64::min)
+        );
+        assert_eq!(
+            summary.max,
+            values.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+        );
         assert!((summary.mean - expected_mean).abs() < 1e-12);
         assert!((summary.rms - expected_rms).abs() < 1e-9);
     }
