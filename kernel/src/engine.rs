@@ -129,6 +129,18 @@ impl Session {
     /// The [`CellError`] of the first failing magic, the parse error, or
     /// the runtime error.
     pub fn run(&mut self, code: &str) -> Result<Option<MimeBundle>, CellError> {
+        let result = self.run_cell(code);
+        let text = match &result {
+            Ok(bundle) => Ok(bundle.as_ref().map_or("", MimeBundle::plain)),
+            Err(error) => Err(error.evalue.as_str()),
+        };
+        for toolkit in &self.toolkits {
+            toolkit.after_cell(code, text, &self.context);
+        }
+        result
+    }
+
+    fn run_cell(&mut self, code: &str) -> Result<Option<MimeBundle>, CellError> {
         let (magic_lines, code) = magics::split_magics(code);
         for (line, text) in &magic_lines {
             magics::run_magic(*line, text, &self.context, &self.toolkits).map_err(|failure| {

@@ -16,6 +16,7 @@
 
 pub mod demo;
 pub mod signals;
+pub mod wendelin;
 
 use rhai::{Dynamic, Engine, EvalAltResult};
 
@@ -42,6 +43,13 @@ pub trait Toolkit: Send + Sync {
     ) -> Option<Result<String, String>> {
         let _ = (name, argument, context);
         None
+    }
+
+    /// Called after every executed cell with its code as typed and its
+    /// text result: `Ok(text/plain)` (empty when nothing showed) or
+    /// `Err(error message)`. The Data Notebook recorder uses it.
+    fn after_cell(&self, code: &str, result: Result<&str, &str>, context: &CellContext) {
+        let _ = (code, result, context);
     }
 }
 
@@ -91,9 +99,11 @@ impl<'a> Registrar<'a> {
 
 /// The toolkits this kernel loads.
 pub fn default_toolkits() -> Vec<Box<dyn Toolkit>> {
-    // TODO: add the Wendelin toolkit (context, BigFileReader, spectra,
-    // plots) here once its bindings exist in kernel/src/toolkit/.
-    vec![Box::new(demo::Demo), Box::new(signals::Signals)]
+    vec![
+        Box::new(demo::Demo),
+        Box::new(signals::Signals),
+        Box::new(wendelin::Wendelin::default()),
+    ]
 }
 
 /// A Rhai array from native values, refused past `limit` items with an

@@ -1,0 +1,87 @@
+//! The Wendelin toolkit: the notebook vocabulary of ARCHITECTURE.md ("The
+//! notebook language") bound to `bigfile-reader`. `context` is the portal;
+//! modules, documents, Data Streams, Data Arrays and Data Notebooks are
+//! Rhai values that display as tables; `BigFileReader` streams bytes with a
+//! progress display; WAV files and raw samples give the shared `Signal`.
+//!
+//! Rhai types (each holds its `bigfile-reader` handle in a pub field, for
+//! the analysis bindings that add overloads such as
+//! `module.create(props, figure)` or `plot(data_array)`):
+//!
+//! | Rhai name       | Rust type                          | pub field  |
+//! |-----------------|------------------------------------|------------|
+//! | `Portal`        | [`navigation::PortalHandle`]       | `portal`   |
+//! | `Module`        | [`navigation::ModuleHandle`]       | `module`   |
+//! | `Document`      | [`navigation::DocumentHandle`]     | `document` |
+//! | `DataStream`    | [`streams::DataStreamHandle`]      | `stream`   |
+//! | `BigFileReader` | [`streams::ReaderHandle`]          | `reader`   |
+//! | `Wav`           | [`samples::WavHandle`]             | `wav`      |
+//! | `RawSamples`    | [`samples::SamplesHandle`]         | `samples`  |
+//! | `DataArray`     | [`arrays::DataArrayHandle`]        | `array`    |
+//! | `DataNotebook`  | [`notebooks::DataNotebookHandle`]  | `notebook` |
+//!
+//! `module["1"]` gives the typed value for the document's portal type
+//! (`DataStream`, `DataArray`, `DataNotebook`), a `Document` otherwise.
+//! Errors: [`reader_error`] turns a `bigfile_reader::ReaderError` into the
+//! cell's error (an interrupt stays an interrupt).
+
+pub mod arrays;
+pub mod connection;
+pub mod navigation;
+pub mod notebooks;
+pub mod samples;
+pub mod streams;
+
+use std::sync::Arc;
+
+use bigfile_reader::ReaderError;
+use rhai::EvalAltResult;
+
+use super::{Registrar, Toolkit};
+use crate::context::{CellContext, interrupted_error};
+
+/// The Wendelin toolkit.
+#[derive(Debug, Default)]
+pub struct Wendelin {
+    connections: Arc<connection::Connections>,
+    recorder: notebooks::SharedRecorder,
+}
+
+impl Toolkit for Wendelin {
+    fn name(&self) -> &'static str {
+        "wendelin"
+    }
+
+    fn register(&self, registrar: &mut Registrar<'_>) {
+        navigation::register(registrar, &self.connections);
+        streams::register(registrar);
+        samples::register(registrar);
+        arrays::register(registrar);
+        notebooks::register(registrar);
+    }
+
+    fn magic(
+        &self,
+        name: &str,
+        argument: &str,
+        context: &CellContext,
+    ) -> Option<Result<String, String>> {
+        connection::magic(&self.connections, name, argument, context).or_else(|| {
+            notebooks::magic(&self.connections, &self.recorder, name, argument, context)
+        })
+    }
+
+    fn after_cell(&self, code: &str, result: Result<&str, &str>, context: &CellContext) {
+        self.recorder
+            .record(&self.connections, code, result, context);
+    }
+}
+
+/// The cell's error for a `bigfile-reader` failure: an interrupt reads as
+/// one, anything else keeps its message (which names the URL or value).
+pub fn reader_error(error: ReaderError) -> Box<EvalAltResult> {
+    match error {
+        ReaderError::Cancelled => interrupted_error(),
+        other => other.to_string().into(),
+    }
+}
