@@ -14,7 +14,9 @@
 //! and become Rhai arrays only through an explicit call bounded by
 //! [`CellContext::array_limit`] (see [`to_rhai_array`]).
 
+pub mod analysis;
 pub mod demo;
+pub mod plots;
 pub mod signals;
 pub mod wendelin;
 
@@ -102,6 +104,8 @@ pub fn default_toolkits() -> Vec<Box<dyn Toolkit>> {
     vec![
         Box::new(demo::Demo),
         Box::new(signals::Signals),
+        Box::new(analysis::Analysis),
+        Box::new(plots::Plots),
         Box::new(wendelin::Wendelin::default()),
     ]
 }
