@@ -17,6 +17,7 @@
 pub mod analysis;
 pub mod demo;
 pub mod plots;
+pub mod saving;
 pub mod signals;
 pub mod wendelin;
 
@@ -106,6 +107,7 @@ pub fn default_toolkits() -> Vec<Box<dyn Toolkit>> {
         Box::new(signals::Signals),
         Box::new(analysis::Analysis),
         Box::new(plots::Plots),
+        Box::new(saving::Saving),
         Box::new(wendelin::Wendelin::default()),
     ]
 }

@@ -20,6 +20,7 @@ use spectral::{Spectrum, SpectrumKind};
 
 use super::analysis::{JobProgress, PsdValue, SpectrogramValue, SpectrumValue, describe};
 use super::signals::{Signal, numbers};
+use super::wendelin::arrays::DataArrayHandle;
 use super::{Registrar, Toolkit};
 use crate::context::{CellContext, interrupted_error};
 use crate::display::{Displayable, MimeBundle};
@@ -247,10 +248,10 @@ fn type_name(call: &NativeCallContext, value: &Dynamic) -> String {
 /// The signal behind a stored value that has one (a Data Array read
 /// from the server), `None` for other values.
 fn stored_signal(value: &Dynamic) -> Result<Option<Signal>, Box<EvalAltResult>> {
-    // TODO: plot a Data Array through its signal() once the Wendelin
-    // binding's DataArray type is committed (kernel/src/toolkit/wendelin).
-    let _ = value;
-    Ok(None)
+    match value.read_lock::<DataArrayHandle>() {
+        Some(array) => array.to_signal().map(Some),
+        None => Ok(None),
+    }
 }
 
 fn spectrum_series(spectrum: &Spectrum) -> Series {
