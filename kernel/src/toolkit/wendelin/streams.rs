@@ -23,10 +23,11 @@ use crate::toolkit::Registrar;
 use crate::toolkit::signals::group_digits;
 
 /// Reads of at least this many bytes show a progress display.
-const PROGRESS_FROM: usize = 8 << 20;
+const PROGRESS_FROM: usize = 4 << 20;
 
-/// Most bytes one `read(n)` or `read(start, end)` returns as a blob.
-const BLOB_LIMIT: u64 = 256 << 20;
+/// Most bytes one `read(n)` or `read(start, end)` returns as a blob: the
+/// engine's own limit on blobs.
+const BLOB_LIMIT: u64 = crate::engine::MAX_ARRAY_SIZE as u64;
 
 /// A Data Stream.
 #[derive(Clone)]
