@@ -189,6 +189,8 @@ def test_psd_and_spectrogram_display_summaries(kernel, samples):
         ("welch(x, #{nperseg: 256, noverlap: 256})", "noverlap 256 is not less than nperseg 256; use noverlap <= 255"),
         ("welch(x, #{window: \"triangle\"})", 'window "triangle" is not valid; use one of hann, hamming'),
         ("welch(x, #{average: \"mode\"})", 'average "mode" is not valid; use mean or median'),
+        ("welch(x, #{scaling: 3})", 'welch: option scaling is integer 3; use "density" or "spectrum"'),
+        ("rfft(x, #{memory: \"1KiB\"})", "rfft: an fft of length 3001 does not fit the memory budget of 1 KiB"),
         ("spectrogram(x, #{nperseg: 5000})", "nperseg 5000 is longer than the signal (3001 samples); use nperseg <= 3001"),
         ("spectrogram(x, #{average: \"mean\"})", 'spectrogram: unknown option "average"'),
         ("rfft(x, #{n: 0})", "rfft: option n is integer 0; use an integer >= 1"),

@@ -38,6 +38,10 @@ pub const QUIET_START: Duration = Duration::from_millis(300);
 /// The most peaks `peaks(k)` returns.
 pub const MAX_PEAKS: i64 = 10_000;
 
+const DETREND_CHOICES: &str = "\"constant\", \"linear\", \"none\" or false";
+const SCALING_CHOICES: &str = "\"density\" or \"spectrum\"";
+const AVERAGE_CHOICES: &str = "\"mean\" or \"median\"";
+
 const FFT_OPTIONS: &[&str] = &["n", "memory"];
 const WELCH_OPTIONS: &[&str] = &[
     "nperseg", "noverlap", "nfft", "window", "detrend", "scaling", "average", "memory",
@@ -444,18 +448,24 @@ impl<'a> OptionReader<'a> {
             .map_err(|wanted| self.refuse(key, value, &wanted))
     }
 
-    /// The value parsed by `parse` from a string.
+    /// The value parsed by `parse` from a string; `choices` says what
+    /// would work when the value is not a string.
     fn parsed<T>(
         &self,
         key: &str,
         parse: fn(&str) -> Result<T, SpectralError>,
+        choices: &str,
     ) -> Result<Option<T>, Box<EvalAltResult>> {
-        match self.text(key)? {
-            Some(text) => parse(&text)
-                .map(Some)
-                .map_err(|error| spectral_error(self.function, error)),
-            None => Ok(None),
-        }
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let text = value
+            .clone()
+            .into_string()
+            .map_err(|_| self.refuse(key, value, choices))?;
+        parse(&text)
+            .map(Some)
+            .map_err(|error| spectral_error(self.function, error))
     }
 
     /// A window: a name ("hann", "tukey:0.25") or `["tukey", 0.25]`.
@@ -479,7 +489,7 @@ impl<'a> OptionReader<'a> {
         match self.get(key).map(Dynamic::as_bool) {
             Some(Ok(false)) => Ok(Some(Detrend::None)),
             Some(Ok(true)) => Ok(Some(Detrend::Constant)),
-            _ => self.parsed(key, Detrend::parse),
+            _ => self.parsed(key, Detrend::parse, DETREND_CHOICES),
         }
     }
 }
@@ -709,10 +719,10 @@ pub fn welch_options(map: &Map, context: &CellContext) -> Result<WelchOptions, B
         window: reader.window("window")?.unwrap_or(defaults.window),
         detrend: reader.detrend("detrend")?.unwrap_or(defaults.detrend),
         scaling: reader
-            .parsed("scaling", Scaling::parse)?
+            .parsed("scaling", Scaling::parse, SCALING_CHOICES)?
             .unwrap_or(defaults.scaling),
         average: reader
-            .parsed("average", Average::parse)?
+            .parsed("average", Average::parse, AVERAGE_CHOICES)?
             .unwrap_or(defaults.average),
         budget: reader
             .budget("memory")?
@@ -739,7 +749,7 @@ pub fn spectrogram_options(
         window: reader.window("window")?.unwrap_or(defaults.window),
         detrend: reader.detrend("detrend")?.unwrap_or(defaults.detrend),
         scaling: reader
-            .parsed("scaling", Scaling::parse)?
+            .parsed("scaling", Scaling::parse, SCALING_CHOICES)?
             .unwrap_or(defaults.scaling),
         budget: reader
             .budget("memory")?
