@@ -7,6 +7,7 @@ kernel's memory (VmRSS) staying bounded, with a progress display."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -137,5 +138,33 @@ def test_large_stream_reads_with_bounded_memory_progress_and_refused_data(wendel
         ]
         assert summaries and "MB/s" in summaries[-1] and f"{size:,}" in summaries[-1]
         assert document["relative_url"].startswith("data_stream_module/")
+    finally:
+        k.stop(km, kc)
+
+
+def test_headless_run_takes_the_server_from_the_environment(wendelin_server):  # noqa: F811
+    wendelin_server.create_stream("from-env", b"12345")
+    env = dict(os.environ, WENDELIN_URL=wendelin_server.url, WENDELIN_USER=USER, WENDELIN_PASSWORD=PASSWORD)
+    km, kc = k.start(env=env)
+    try:
+        text, _ = result(kc, 'context.data_stream_module.by_reference("from-env").size')
+        assert text == "5"
+    finally:
+        k.stop(km, kc)
+
+
+def test_interrupt_during_long_reads_keeps_the_reader_and_variables(wendelin_server):  # noqa: F811
+    wendelin_server.create_stream("long", os.urandom(MIB) * 32, chunk=16 * MIB)
+    km, kc = k.start()
+    try:
+        connect(kc, wendelin_server)
+        result(kc, 'let n = 7; let r = BigFileReader(context.data_stream_module.by_reference("long"), #{cache: "1MiB"});')
+        msg_id = kc.execute("let total = 0; loop { r.seek(0); total += r.skip(-1); }")
+        time.sleep(1.0)
+        km.interrupt_kernel()
+        reply = k.shell_reply(kc, msg_id, timeout=30)
+        assert reply["content"]["status"] == "error"
+        text, _ = result(kc, "n + r.size")
+        assert int(text) == 7 + 32 * MIB
     finally:
         k.stop(km, kc)
