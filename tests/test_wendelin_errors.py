@@ -168,3 +168,40 @@ def test_interrupt_during_long_reads_keeps_the_reader_and_variables(wendelin_ser
         assert int(text) == 7 + 32 * MIB
     finally:
         k.stop(km, kc)
+
+
+def test_a_server_that_never_answers_times_out_with_the_url(wendelin_server):  # noqa: F811
+    import socket
+    import threading
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def hold():
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                pass
+
+    threading.Thread(target=hold, daemon=True).start()
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/erp5"
+    km, kc = k.start(env=dict(os.environ, WENDELIN_TIMEOUT="1"))
+    try:
+        result(kc, "let kept = 3;")
+        reply, _ = k.execute(kc, f"%erp5_url {url}\n%erp5_user {USER}\n%erp5_password {PASSWORD}")
+        message = reply["content"]["evalue"]
+        assert reply["content"]["status"] == "error"
+        assert url in message and "did not answer within 1 s" in message, message
+        text, _ = result(kc, "kept")
+        assert text == "3"
+    finally:
+        k.stop(km, kc)
+        stop.set()
+        silent.close()
+        for connection in accepted:
+            connection.close()

@@ -3,13 +3,15 @@
 //! kernel seeds them from `WENDELIN_URL`, `WENDELIN_USER`,
 //! `WENDELIN_PASSWORD`), with HTTPS trust from `WENDELIN_CA_BUNDLE`, or no
 //! verification at all when `WENDELIN_INSECURE=1` asks for it (the ERP5
-//! kernel's habit; a warning says so).
+//! kernel's habit; a warning says so); `WENDELIN_TIMEOUT` (seconds, default
+//! 60) bounds each wait for the server.
 //!
 //! After each of those magics the toolkit says what is still missing, or
 //! checks the connection with one request as the ERP5 kernel does.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use bigfile_reader::{ConnectOptions, Portal, ReaderError, normalise_base_url};
 
@@ -88,7 +90,23 @@ fn options(context: &CellContext) -> Result<ConnectOptions, String> {
     );
     options.ca_bundle = env_value("WENDELIN_CA_BUNDLE").map(PathBuf::from);
     options.insecure = env_value("WENDELIN_INSECURE").is_some_and(|v| v != "0");
+    if let Some(seconds) = env_value("WENDELIN_TIMEOUT") {
+        options.timeout = parse_timeout(&seconds)?;
+    }
     Ok(options)
+}
+
+/// `WENDELIN_TIMEOUT` in seconds (a positive number).
+fn parse_timeout(seconds: &str) -> Result<Duration, String> {
+    seconds
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            format!("WENDELIN_TIMEOUT={seconds:?} is not a number of seconds between 0 and 86400")
+        })
 }
 
 fn env_value(name: &str) -> Option<String> {
@@ -226,6 +244,13 @@ mod tests {
     fn url_without_a_scheme_is_refused_with_the_value() {
         let error = stored_url("127.0.0.1:8080/erp5", &context()).unwrap_err();
         assert!(error.contains("127.0.0.1:8080/erp5"), "{error}");
+    }
+
+    #[test]
+    fn timeout_takes_seconds_and_refuses_the_rest() {
+        assert_eq!(parse_timeout("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_timeout("soon").unwrap_err().contains("soon"));
+        assert!(parse_timeout("0").is_err());
     }
 
     #[test]
