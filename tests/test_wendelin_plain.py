@@ -82,3 +82,65 @@ def test_plain_wendelin_navigates_by_getters_and_names_missing_additions(plain_u
         assert "\n" not in message.strip()
     finally:
         k.stop(km, kc)
+
+
+@pytest.fixture
+def tls_url(tmp_path):
+    """The same mock over HTTPS with a certificate for 127.0.0.1 signed by a
+    throw-away CA; yields the URL and the CA certificate's path."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a throw-away certificate")
+    ca, ca_key = tmp_path / "ca.pem", tmp_path / "ca-key.pem"
+    cert, key, request = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "cert.csr"
+    extensions = tmp_path / "leaf.ext"
+    extensions.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n")
+    for command in [
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=suite CA",
+         "-keyout", ca_key, "-out", ca],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-keyout", key, "-out", request],
+        ["x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+         "-days", "1", "-extfile", extensions, "-out", cert],
+    ]:
+        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PlainWendelin)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/erp5", ca
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("trust", ["none", "bundle", "insecure"])
+def test_https_needs_the_ca_bundle_or_an_explicit_insecure(tls_url, trust):
+    import os
+
+    url, cert = tls_url
+    env = dict(os.environ)
+    env.pop("WENDELIN_CA_BUNDLE", None)
+    env.pop("WENDELIN_INSECURE", None)
+    if trust == "bundle":
+        env["WENDELIN_CA_BUNDLE"] = str(cert)
+    if trust == "insecure":
+        env["WENDELIN_INSECURE"] = "1"
+    km, kc = k.start(env=env)
+    try:
+        reply, messages = k.execute(kc, f"%erp5_url {url}\n%erp5_user u\n%erp5_password p")
+        if trust == "none":
+            assert reply["content"]["status"] == "error"
+            assert "WENDELIN_CA_BUNDLE" in reply["content"]["evalue"], reply["content"]["evalue"]
+            return
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert f"connected to {url}" in k.stream_text(messages)
+        warned = "not verified" in k.stream_text(messages, "stderr")
+        assert warned == (trust == "insecure")
+        reply, messages = k.execute(kc, 'context.data_stream_module["1"].reference')
+        assert k.of_type(messages, "execute_result")[0]["content"]["data"]["text/plain"] == '"plain-ref"'
+    finally:
+        k.stop(km, kc)
