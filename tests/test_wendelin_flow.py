@@ -277,3 +277,35 @@ def test_cells_are_recorded_in_the_data_notebook_without_the_password(kc, wendel
 
     reply, messages = k.execute(kc, "%my_notebooks")
     assert "suite-record" in k.stream_text(messages)
+
+
+def test_tutorial_notebook_runs_headless_under_nbclient(seeded, wendelin_server):  # noqa: F811
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [
+        f"%erp5_url {wendelin_server.url}\n%erp5_user {USER}\n%erp5_password {PASSWORD}",
+        "context",
+        'let s = context.data_stream_module.by_reference("speaker");\ns',
+        "let w = BigFileReader(s).wav();\nw",
+        "let right = w.channel(1);\nright.rms()",
+        'let a = context.data_array_module.create(#{reference: "right-nb", title: "right"}, right);\na.shape',
+    ]
+    notebook = new_notebook(
+        cells=[new_code_cell(c) for c in cells],
+        metadata={"kernelspec": {"name": "wendelin", "display_name": "Wendelin", "language": "rhai"}},
+    )
+    NotebookClient(notebook, timeout=120, kernel_name="wendelin").execute()
+    nbformat.validate(notebook)
+
+    def data(index):
+        return [o for o in notebook.cells[index].outputs if o.output_type == "execute_result"][0].data
+
+    assert "<table>" in data(1)["text/html"] and "<table>" in data(2)["text/html"]
+    assert "48000 Hz" in data(3)["text/plain"]
+    rate, samples = wavfile.read(SPEAKERS)
+    assert float(data(4)["text/plain"]) == pytest.approx(channel_stats(samples[:, 1])["rms"], rel=1e-12)
+    assert data(5)["text/plain"].replace(" ", "") == f"[{samples.shape[0]}]"
+    outputs = [o for cell in notebook.cells for o in cell.outputs]
+    assert PASSWORD not in str(outputs)
