@@ -90,6 +90,7 @@ pub fn register(registrar: &mut Registrar<'_>) {
     register_properties::<DataArrayHandle>(registrar);
     register_array_calls(registrar);
     register_create(registrar);
+    register_create_from_bytes(registrar);
 }
 
 fn register_array_calls(registrar: &mut Registrar<'_>) {
@@ -218,6 +219,9 @@ fn register_create(registrar: &mut Registrar<'_>) {
                 create_array(&context, module, &properties, &vector, "array")
             },
         );
+}
+
+fn register_create_from_bytes(registrar: &mut Registrar<'_>) {
     let context = registrar.context();
     FuncRegistration::new("create")
         .with_params_info([

@@ -63,7 +63,7 @@ impl Connections {
                  set WENDELIN_CA_BUNDLE to a PEM file instead",
                 options.url
             );
-            tracing::warn!("{warning}");
+            tracing::warn!(url = %options.url, "TLS verification disabled by WENDELIN_INSECURE");
             context.eprint(&format!("{warning}\n"));
         }
         let portal = Portal::connect(&options).map_err(|e| e.to_string())?;

@@ -207,12 +207,17 @@ pub fn register(registrar: &mut Registrar<'_>, connections: &Arc<Connections>) {
     register_context(registrar, connections);
     register_portal(registrar);
     register_module(registrar);
+    register_lookups(registrar);
     register_properties::<DocumentHandle>(registrar);
 }
 
 /// `context` resolves to the portal of the current configuration, or
 /// fails naming the magic that is missing. (`on_var` is marked volatile,
 /// not deprecated, by Rhai; no stable API resolves a computed variable.)
+// TODO: a cell's own `let context = ...` cannot shadow the portal, and
+// completion after `context.` lists nothing (it is not in the scope),
+// because `on_var` runs before the scope is searched; ends when the
+// session seeds `context` into its scope through a toolkit hook.
 #[allow(deprecated)]
 fn register_context(registrar: &mut Registrar<'_>, connections: &Arc<Connections>) {
     let context = registrar.context();
@@ -297,6 +302,10 @@ fn register_module(registrar: &mut Registrar<'_>) {
                 typed_document(module.module.get(&id.to_string()).map_err(reader_error)?)
             },
         );
+}
+
+fn register_lookups(registrar: &mut Registrar<'_>) {
+    let engine = registrar.engine();
     FuncRegistration::new("by_reference")
         .with_params_info(["module: &mut Module", "reference: &str", "Document"])
         .with_comments(["/// The document of this module whose reference is `reference`."])

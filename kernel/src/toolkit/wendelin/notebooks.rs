@@ -103,12 +103,14 @@ impl Recorder {
             .portal(context)
             .and_then(|portal| self.notebook(&portal, &reference, context))
             .and_then(|notebook| {
+                // TODO: record the cell's duration once `after_cell` is
+                // given the timing the shell measures.
                 notebook
                     .add_line(&code, text, ok, None)
                     .map_err(|e| e.to_string())
             });
         if let Err(error) = outcome {
-            tracing::warn!(%reference, "{error}");
+            tracing::warn!(%reference, %error, "cell not recorded in the data notebook");
             context.eprint(&format!(
                 "this cell was not recorded in Data Notebook {reference:?}: {error}\n"
             ));

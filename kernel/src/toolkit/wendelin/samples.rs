@@ -70,7 +70,7 @@ fn register_openers(registrar: &mut Registrar<'_>) {
             |reader: &mut ReaderHandle| -> Result<WavHandle, Box<EvalAltResult>> {
                 let wav = reader.lock().wav().map_err(reader_error)?;
                 for warning in wav.warnings() {
-                    tracing::warn!(label = %reader.label, "{warning}");
+                    tracing::warn!(label = %reader.label, %warning, "wav header warning");
                 }
                 Ok(WavHandle {
                     wav,

@@ -158,7 +158,10 @@ pub fn register(registrar: &mut Registrar<'_>) {
         .register_iterator_result::<ChunkIteration, Blob>();
     register_properties::<DataStreamHandle>(registrar);
     register_stream_calls(registrar);
+    register_stream_writes(registrar);
     register_reader_constructors(registrar);
+    register_array_readers(registrar);
+    register_wrong_readers(registrar);
     register_reader_calls(registrar);
 }
 
@@ -204,6 +207,10 @@ fn register_stream_calls(registrar: &mut Registrar<'_>) {
                 })
             },
         );
+}
+
+fn register_stream_writes(registrar: &mut Registrar<'_>) {
+    let engine = registrar.engine();
     FuncRegistration::new("data")
         .with_params_info(["stream: &mut DataStream", "Blob"])
         .with_comments([
@@ -294,6 +301,11 @@ fn register_reader_constructors(registrar: &mut Registrar<'_>) {
                 )
             },
         );
+}
+
+fn register_array_readers(registrar: &mut Registrar<'_>) {
+    let context = registrar.context();
+    let engine = registrar.engine();
     let ctx = context.clone();
     FuncRegistration::new("BigFileReader")
         .with_params_info(["array: DataArray", "BigFileReader"])
@@ -318,6 +330,11 @@ fn register_reader_constructors(registrar: &mut Registrar<'_>) {
                 open_reader(&ctx, array.object(), &label, &options)
             },
         );
+}
+
+/// A reader over another document fails naming its type.
+fn register_wrong_readers(registrar: &mut Registrar<'_>) {
+    let engine = registrar.engine();
     engine.register_fn(
         "BigFileReader",
         |document: DocumentHandle| -> Result<ReaderHandle, Box<EvalAltResult>> {
