@@ -212,6 +212,8 @@ def test_data_array_written_from_a_signal_reads_back_as_numpys_samples(kc, wende
     ok(kc, 'let left = BigFileReader(context.data_stream_module.by_reference("speaker")).wav().channel(0);')
     messages = ok(kc, 'let a = context.data_array_module.create(#{reference: "left", title: "left channel"}, left); a')
     assert "<table>" in bundle(messages)["text/html"]
+    shown = [m for m in messages if m["msg_type"] in ("display_data", "update_display_data")]
+    assert shown and f"{len(left) * 8:,} bytes" in shown[-1]["content"]["data"]["text/plain"]
     assert value(kc, "a.dtype") == '"<f8"'
     assert value(kc, "a.shape").replace(" ", "") == f"[{len(left)}]"
     assert number(kc, "a.signal().sample_rate") == rate
