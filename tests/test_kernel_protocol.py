@@ -189,12 +189,12 @@ def test_five_megabyte_image_arrives_whole(kernel):
 def test_completion_offsets_are_code_points(kernel, prefix):
     _, kc = kernel
     execute(kc, "let wert = 1;")
-    code = f'let s = "{prefix}"; we'
+    code = f'let s = "{prefix}"; wer'
     cursor = len(code)  # Python's len counts code points
     kc.complete(code, cursor)
     content = kc.get_shell_msg(timeout=10)["content"]
     assert content["matches"] == ["wert"]
-    assert (content["cursor_start"], content["cursor_end"]) == (cursor - 2, cursor)
+    assert (content["cursor_start"], content["cursor_end"]) == (cursor - 3, cursor)
 
 
 def test_inspect_after_astral_characters_finds_the_word(kernel):
