@@ -170,7 +170,9 @@ def test_interrupt_during_long_reads_keeps_the_reader_and_variables(wendelin_ser
         k.stop(km, kc)
 
 
-def test_a_server_that_never_answers_times_out_with_the_url(wendelin_server):  # noqa: F811
+@pytest.fixture
+def silent_url():
+    """A loopback port that accepts connections and never answers."""
     import socket
     import threading
 
@@ -189,7 +191,15 @@ def test_a_server_that_never_answers_times_out_with_the_url(wendelin_server):  #
                 pass
 
     threading.Thread(target=hold, daemon=True).start()
-    url = f"http://127.0.0.1:{silent.getsockname()[1]}/erp5"
+    yield f"http://127.0.0.1:{silent.getsockname()[1]}/erp5"
+    stop.set()
+    silent.close()
+    for connection in accepted:
+        connection.close()
+
+
+def test_a_server_that_never_answers_times_out_with_the_url(silent_url):
+    url = silent_url
     km, kc = k.start(env=dict(os.environ, WENDELIN_TIMEOUT="1"))
     try:
         result(kc, "let kept = 3;")
@@ -201,7 +211,21 @@ def test_a_server_that_never_answers_times_out_with_the_url(wendelin_server):  #
         assert text == "3"
     finally:
         k.stop(km, kc)
-        stop.set()
-        silent.close()
-        for connection in accepted:
-            connection.close()
+
+
+def test_interrupt_ends_a_wait_on_a_silent_server_at_once(silent_url):
+    env = dict(os.environ, WENDELIN_URL=silent_url, WENDELIN_USER=USER,
+               WENDELIN_PASSWORD=PASSWORD, WENDELIN_TIMEOUT="60")
+    km, kc = k.start(env=env)
+    try:
+        result(kc, "let kept = 5;")
+        msg_id = kc.execute('context.data_stream_module["1"]')
+        time.sleep(0.5)
+        km.interrupt_kernel()
+        reply = k.shell_reply(kc, msg_id, timeout=10)
+        assert reply["content"]["status"] == "error"
+        assert "interrupted" in reply["content"]["evalue"]
+        text, _ = result(kc, "kept")
+        assert text == "5"
+    finally:
+        k.stop(km, kc)

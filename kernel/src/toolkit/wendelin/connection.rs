@@ -175,18 +175,28 @@ fn connection_status(
         return Ok(format!("{stored}; still missing: {}", missing.join(", ")));
     }
     let portal = connections.portal(context)?;
-    check(&portal)
+    let asked = portal.clone();
+    let modules = super::cancellable(context, move || match asked.modules() {
+        Err(ReaderError::MissingAddition { .. }) => Ok(None),
+        other => other.map(Some),
+    });
+    check(&portal, modules)
         .map(|status| format!("{stored}; {status}"))
         .map_err(|error| format!("{stored}, but the connection check failed: {error}"))
 }
 
-/// One request to the portal, as the ERP5 kernel does after its magics.
+/// What the one request to the portal (the module listing, as the ERP5
+/// kernel checks after its magics) says about the connection: `None` for a
+/// Wendelin without the listing.
 ///
 /// # Errors
-/// The failure's message (unreachable, 401, TLS, timeout...).
-pub fn check(portal: &Portal) -> Result<String, String> {
-    match portal.modules() {
-        Ok(modules) => {
+/// The failure's message (unreachable, 401, TLS, timeout, interrupted).
+fn check(
+    portal: &Portal,
+    modules: Result<Option<Vec<bigfile_reader::ModuleSummary>>, Box<rhai::EvalAltResult>>,
+) -> Result<String, String> {
+    match modules {
+        Ok(Some(modules)) => {
             let documents: u64 = modules.iter().map(|m| m.count).sum();
             Ok(format!(
                 "connected to {} ({} modules, {documents} documents)",
@@ -194,7 +204,7 @@ pub fn check(portal: &Portal) -> Result<String, String> {
                 modules.len()
             ))
         }
-        Err(ReaderError::MissingAddition { .. }) => Ok(format!(
+        Ok(None) => Ok(format!(
             "connected to {} (a Wendelin without the module listing)",
             portal.url()
         )),

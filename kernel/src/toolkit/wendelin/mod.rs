@@ -32,7 +32,8 @@ pub mod notebooks;
 pub mod samples;
 pub mod streams;
 
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use bigfile_reader::ReaderError;
 use rhai::EvalAltResult;
@@ -74,6 +75,39 @@ impl Toolkit for Wendelin {
     fn after_cell(&self, code: &str, result: Result<&str, &str>, context: &CellContext) {
         self.recorder
             .record(&self.connections, code, result, context);
+    }
+}
+
+/// How often a cell waiting on the server looks at the interrupt flag.
+const CANCEL_POLL: Duration = Duration::from_millis(20);
+
+/// Runs one blocking server call on its own thread and waits for it, so
+/// that an interrupt ends the cell at once even while the server is slow
+/// to answer; the abandoned call ends on its own (at the timeout at the
+/// latest) and its result is dropped.
+///
+/// # Errors
+/// The interruption, or the call's failure as [`reader_error`] makes it.
+pub fn cancellable<T: Send + 'static>(
+    context: &CellContext,
+    work: impl FnOnce() -> Result<T, ReaderError> + Send + 'static,
+) -> Result<T, Box<EvalAltResult>> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("wendelin-call".into())
+        .spawn(move || {
+            let _ = sender.send(work());
+        })
+        .map_err(|e| format!("cannot start a thread for the server call: {e}"))?;
+
+    loop {
+        match receiver.recv_timeout(CANCEL_POLL) {
+            Ok(result) => return result.map_err(reader_error),
+            Err(mpsc::RecvTimeoutError::Timeout) => context.check()?,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err("the server call stopped without an answer".into());
+            }
+        }
     }
 }
 

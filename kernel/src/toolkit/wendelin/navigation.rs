@@ -12,8 +12,8 @@ use rhai::{Dynamic, EvalAltResult, FuncRegistration, Map};
 use super::arrays::DataArrayHandle;
 use super::connection::Connections;
 use super::notebooks::DataNotebookHandle;
-use super::reader_error;
 use super::streams::DataStreamHandle;
+use super::{cancellable, reader_error};
 use crate::display::{Displayable, MimeBundle, escape_html};
 use crate::toolkit::Registrar;
 
@@ -280,6 +280,8 @@ fn module_of(portal: &PortalHandle, id: &str) -> ModuleHandle {
 }
 
 fn register_module(registrar: &mut Registrar<'_>) {
+    let context = registrar.context();
+    let by_number = context.clone();
     let engine = registrar.engine();
     engine.register_get("id", |module: &mut ModuleHandle| {
         module.module.id().to_owned()
@@ -289,8 +291,9 @@ fn register_module(registrar: &mut Registrar<'_>) {
         .with_comments(["/// The document with id `id`, e.g. `module[\"1\"]`."])
         .register_into_engine(
             engine,
-            |module: &mut ModuleHandle, id: &str| -> Result<Dynamic, Box<EvalAltResult>> {
-                typed_document(module.module.get(id).map_err(reader_error)?)
+            move |module: &mut ModuleHandle, id: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+                let (module, id) = (module.module.clone(), id.to_owned());
+                typed_document(cancellable(&context, move || module.get(&id))?)
             },
         );
     FuncRegistration::new("index$get$")
@@ -298,26 +301,30 @@ fn register_module(registrar: &mut Registrar<'_>) {
         .with_comments(["/// The document with id `id`, e.g. `module[1]`."])
         .register_into_engine(
             engine,
-            |module: &mut ModuleHandle, id: i64| -> Result<Dynamic, Box<EvalAltResult>> {
-                typed_document(module.module.get(&id.to_string()).map_err(reader_error)?)
+            move |module: &mut ModuleHandle, id: i64| -> Result<Dynamic, Box<EvalAltResult>> {
+                let module = module.module.clone();
+                typed_document(cancellable(&by_number, move || {
+                    module.get(&id.to_string())
+                })?)
             },
         );
 }
 
 fn register_lookups(registrar: &mut Registrar<'_>) {
+    let context = registrar.context();
     let engine = registrar.engine();
     FuncRegistration::new("by_reference")
         .with_params_info(["module: &mut Module", "reference: &str", "Document"])
         .with_comments(["/// The document of this module whose reference is `reference`."])
         .register_into_engine(
             engine,
-            |module: &mut ModuleHandle, reference: &str| -> Result<Dynamic, Box<EvalAltResult>> {
-                typed_document(
-                    module
-                        .module
-                        .by_reference(reference)
-                        .map_err(reader_error)?,
-                )
+            move |module: &mut ModuleHandle,
+                  reference: &str|
+                  -> Result<Dynamic, Box<EvalAltResult>> {
+                let (module, reference) = (module.module.clone(), reference.to_owned());
+                typed_document(cancellable(&context, move || {
+                    module.by_reference(&reference)
+                })?)
             },
         );
     FuncRegistration::new("search")

@@ -16,7 +16,7 @@ use signal::{Progress, SignalError};
 
 use super::arrays::DataArrayHandle;
 use super::navigation::{DocumentHandle, HasProperties, properties_bundle, register_properties};
-use super::reader_error;
+use super::{cancellable, reader_error};
 use crate::context::{CellContext, interrupted_error};
 use crate::display::{Displayable, MimeBundle};
 use crate::toolkit::Registrar;
@@ -167,6 +167,7 @@ pub fn register(registrar: &mut Registrar<'_>) {
 
 fn register_stream_calls(registrar: &mut Registrar<'_>) {
     let context = registrar.context();
+    let reads = context.clone();
     let engine = registrar.engine();
     FuncRegistration::new("read")
         .with_params_info(["stream: &mut DataStream", "start: i64", "end: i64", "Blob"])
@@ -175,12 +176,13 @@ fn register_stream_calls(registrar: &mut Registrar<'_>) {
         ])
         .register_into_engine(
             engine,
-            |stream: &mut DataStreamHandle,
-             start: i64,
-             end: i64|
-             -> Result<Blob, Box<EvalAltResult>> {
+            move |stream: &mut DataStreamHandle,
+                  start: i64,
+                  end: i64|
+                  -> Result<Blob, Box<EvalAltResult>> {
                 let (start, end) = byte_range(start, end)?;
-                stream.stream.read(start, end).map_err(reader_error)
+                let stream = stream.stream.clone();
+                cancellable(&reads, move || stream.read(start, end))
             },
         );
     FuncRegistration::new("iterate")
@@ -210,6 +212,7 @@ fn register_stream_calls(registrar: &mut Registrar<'_>) {
 }
 
 fn register_stream_writes(registrar: &mut Registrar<'_>) {
+    let context = registrar.context();
     let engine = registrar.engine();
     FuncRegistration::new("data")
         .with_params_info(["stream: &mut DataStream", "Blob"])
@@ -219,8 +222,9 @@ fn register_stream_writes(registrar: &mut Registrar<'_>) {
         ])
         .register_into_engine(
             engine,
-            |stream: &mut DataStreamHandle| -> Result<Blob, Box<EvalAltResult>> {
-                stream.stream.data().map_err(reader_error)
+            move |stream: &mut DataStreamHandle| -> Result<Blob, Box<EvalAltResult>> {
+                let stream = stream.stream.clone();
+                cancellable(&context, move || stream.data())
             },
         );
     FuncRegistration::new("append")
