@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use bigfile_reader::{Document, MODULES, Module, Portal, Properties};
+use bigfile_reader::{Document, MODULES, Module, Portal, Properties, ReaderError};
 use rhai::{Dynamic, EvalAltResult, FuncRegistration, Map};
 
 use super::arrays::DataArrayHandle;
@@ -14,6 +14,7 @@ use super::connection::Connections;
 use super::notebooks::DataNotebookHandle;
 use super::streams::DataStreamHandle;
 use super::{cancellable, reader_error};
+use crate::context::CellContext;
 use crate::display::{Displayable, MimeBundle, escape_html};
 use crate::toolkit::Registrar;
 
@@ -234,6 +235,7 @@ fn register_context(registrar: &mut Registrar<'_>, connections: &Arc<Connections
 }
 
 fn register_portal(registrar: &mut Registrar<'_>) {
+    let context = registrar.context();
     let engine = registrar.engine();
     for id in MODULES {
         engine.register_get(id, move |portal: &mut PortalHandle| module_of(portal, id));
@@ -265,9 +267,11 @@ fn register_portal(registrar: &mut Registrar<'_>) {
         ])
         .register_into_engine(
             engine,
-            |portal: &mut PortalHandle, query: Map| -> Result<rhai::Array, Box<EvalAltResult>> {
+            move |portal: &mut PortalHandle,
+                  query: Map|
+                  -> Result<rhai::Array, Box<EvalAltResult>> {
                 let query = jio_query(None, &query)?;
-                search(&portal.portal, &query)
+                search(&context, &portal.portal, query)
             },
         );
 }
@@ -312,6 +316,7 @@ fn register_module(registrar: &mut Registrar<'_>) {
 
 fn register_lookups(registrar: &mut Registrar<'_>) {
     let context = registrar.context();
+    let searches = context.clone();
     let engine = registrar.engine();
     FuncRegistration::new("by_reference")
         .with_params_info(["module: &mut Module", "reference: &str", "Document"])
@@ -335,9 +340,11 @@ fn register_lookups(registrar: &mut Registrar<'_>) {
         ])
         .register_into_engine(
             engine,
-            |module: &mut ModuleHandle, query: Map| -> Result<rhai::Array, Box<EvalAltResult>> {
+            move |module: &mut ModuleHandle,
+                  query: Map|
+                  -> Result<rhai::Array, Box<EvalAltResult>> {
                 let query = jio_query(Some(module.module.id()), &query)?;
-                search(&module.portal, &query)
+                search(&searches, &module.portal, query)
             },
         );
     FuncRegistration::new("len")
@@ -380,15 +387,29 @@ fn jio_query(module: Option<&str>, query: &Map) -> Result<String, Box<EvalAltRes
     Ok(terms.join(" AND "))
 }
 
-/// Runs a search and fetches each document found (bounded).
-fn search(portal: &Portal, query: &str) -> Result<rhai::Array, Box<EvalAltResult>> {
-    let found = portal.search(query).map_err(reader_error)?;
+/// Runs a search and fetches each document found (bounded), waiting
+/// interruptibly.
+fn search(
+    context: &CellContext,
+    portal: &Portal,
+    query: String,
+) -> Result<rhai::Array, Box<EvalAltResult>> {
+    let portal = portal.clone();
+    let documents = cancellable(context, move || fetch_found(&portal, &query))?;
+    documents.into_iter().map(typed_document).collect()
+}
+
+fn fetch_found(portal: &Portal, query: &str) -> Result<Vec<Document>, ReaderError> {
+    let found = portal.search(query)?;
     if found.len() > SEARCH_LIMIT {
-        return Err(format!(
-            "the search {query} found {} documents, more than {SEARCH_LIMIT}; narrow it",
-            found.len()
-        )
-        .into());
+        return Err(ReaderError::InvalidArgument {
+            name: "search",
+            value: query.to_owned(),
+            reason: format!(
+                "it found {} documents, more than {SEARCH_LIMIT}; narrow it",
+                found.len()
+            ),
+        });
     }
     found
         .iter()
@@ -397,7 +418,7 @@ fn search(portal: &Portal, query: &str) -> Result<rhai::Array, Box<EvalAltResult
                 .relative_url
                 .split_once('/')
                 .unwrap_or(("", &properties.relative_url));
-            typed_document(portal.module(module).get(id).map_err(reader_error)?)
+            portal.module(module).get(id)
         })
         .collect()
 }

@@ -184,10 +184,14 @@ pub fn magic(
     match name {
         "notebook_set_reference" if !argument.is_empty() => {
             *recorder.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
-            Some(Ok(format!(
+            let mut message = format!(
                 "notebook_set_reference = {argument}: each cell executed from now on is recorded \
                  in the Data Notebook {argument:?} (created on the first cell if needed)"
-            )))
+            );
+            if let Err(missing) = connections.portal(context) {
+                message.push_str(&format!("; nothing is recorded until then: {missing}"));
+            }
+            Some(Ok(message))
         }
         "notebook_set_title" if !argument.is_empty() => Some(Ok(format!(
             "notebook_set_title = {argument} (the title of a Data Notebook created from now on)"
