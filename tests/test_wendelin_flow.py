@@ -311,3 +311,19 @@ def test_tutorial_notebook_runs_headless_under_nbclient(seeded, wendelin_server)
     assert data(5)["text/plain"].replace(" ", "") == f"[{samples.shape[0]}]"
     outputs = [o for cell in notebook.cells for o in cell.outputs]
     assert PASSWORD not in str(outputs)
+
+
+def test_reader_seeks_reads_and_tracks_its_position(kc, wendelin_server):  # noqa: F811
+    connect(kc, wendelin_server)
+    data = SPEAKERS.read_bytes()
+    ok(kc, 'let r = BigFileReader(context.data_stream_module.by_reference("speaker"), #{cache: "256KiB"});')
+    assert int(value(kc, "r.size")) == len(data)
+    assert int(value(kc, "r.seek(1000)")) == 1000
+    got = value(kc, "let b = r.read(9); let out = []; for x in b { out.push(x) } out")
+    assert [int(x) for x in got.strip("[]").split(",")] == list(data[1000:1009])
+    assert int(value(kc, "r.position")) == 1009
+    ok(kc, f"r.seek({len(data) - 3});")
+    assert int(value(kc, "r.read(100).len()")) == 3
+    assert int(value(kc, "r.read(100).len()")) == 0
+    reply, _ = k.execute(kc, f"r.seek({len(data) + 1})")
+    assert reply["content"]["status"] == "error" and str(len(data)) in reply["content"]["evalue"]
