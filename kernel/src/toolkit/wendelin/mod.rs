@@ -21,9 +21,18 @@
 //! | `DataNotebook`  | [`notebooks::DataNotebookHandle`]  | `notebook` |
 //!
 //! `module["1"]` gives the typed value for the document's portal type
-//! (`DataStream`, `DataArray`, `DataNotebook`), a `Document` otherwise.
+//! (`DataStream`, `DataArray`, `DataNotebook`), a `Document` otherwise;
+//! `stream.iterate(n)` gives `Chunks`, iterable with `for`.
 //! Errors: [`reader_error`] turns a `bigfile_reader::ReaderError` into the
-//! cell's error (an interrupt stays an interrupt).
+//! cell's error (an interrupt stays an interrupt); [`cancellable`] runs a
+//! blocking server call so that an interrupt ends the wait at once.
+//!
+//! Configuration: the magics `%erp5_url`, `%erp5_user`, `%erp5_password`
+//! (seeded from `WENDELIN_URL`, `WENDELIN_USER`, `WENDELIN_PASSWORD`), and
+//! `WENDELIN_CA_BUNDLE`, `WENDELIN_INSECURE`, `WENDELIN_TIMEOUT`
+//! ([`connection`]). Recording: `%notebook_set_reference`,
+//! `%notebook_set_title`, `%my_notebooks` ([`notebooks`], through the
+//! toolkit's `after_cell` hook). This file does not talk HTTP itself.
 
 pub mod arrays;
 pub mod connection;
