@@ -30,9 +30,12 @@ def test_user_install_honours_jupyter_data_dir(kernel_binary, tmp_path, monkeypa
     assert spec["argv"] == [str(kernel_binary.resolve()), "--connection-file", "{connection_file}"]
     assert spec["interrupt_mode"] == "message"
 
-    # jupyter_client, told the same data dir, finds exactly this spec
+    # jupyter_client, told the same data dir, finds exactly this spec (the
+    # user directory first: inside a virtual environment Jupyter would
+    # otherwise prefer a spec the main job installed into the environment)
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(data_dir))
     monkeypatch.setenv("JUPYTER_PATH", "")
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "0")
     found = KernelSpecManager().find_kernel_specs()
     assert Path(found["wendelin"]).resolve() == spec_dir.resolve()
 
