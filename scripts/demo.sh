@@ -64,18 +64,17 @@ echo "== ingesting the recording as fluentd would" >&2
   --url "$url" --tag speaker-positions --user "$user" --password "$password"
 
 echo "== installing the kernel into .venv" >&2
-"$bin/wendelin-kernel" install --prefix .venv
+VIRTUAL_ENV="$PWD/.venv" "$bin/wendelin-kernel" install --sys-prefix
 
 echo "== executing the notebooks headless" >&2
 export WENDELIN_URL="$url" WENDELIN_USER="$user" WENDELIN_PASSWORD="$password"
-export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 notebook_urls=()
 for notebook in notebooks/*.ipynb; do
   name=$(basename "$notebook" .ipynb)
   .venv/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=wendelin \
     --ExecutePreprocessor.timeout=600 --output-dir "$work/executed" "$notebook"
   notebook_urls+=("$("$python" scripts/store_notebook.py "$work/executed/$name.ipynb" \
-    --reference "$name" --url "$url" --user "$user" --password "$password")")
+    --url "$url" --user "$user" --password "$password")")
 done
 
 echo

@@ -1,11 +1,15 @@
 """Stores a .ipynb file on the Data Notebook with a given reference, so that
 a saved notebook lives on the server beside the record of its executions.
 
+The reference defaults to the one the notebook itself sets with
+`%notebook_set_reference` (the Data Notebook its cells were recorded in),
+else to the file's name without `.ipynb`.
+
 The Data Notebook is found through the catalog search and created when it
 does not exist yet; the file is stored with a PUT of the whole content
 (docs/http-contract.md, "Stored .ipynb"). Prints the notebook's URL.
 
-    python scripts/store_notebook.py executed/tutorial.ipynb --reference tutorial \
+    python scripts/store_notebook.py executed/tutorial.ipynb \
         --url http://127.0.0.1:8080/erp5 --user zope --password insecure
 """
 
@@ -54,10 +58,26 @@ class Portal:
         return created["relative_url"]
 
 
+def recorded_reference(notebook):
+    """The reference of the last `%notebook_set_reference` magic in the
+    notebook's code cells, or None."""
+    found = None
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        lines = source.splitlines() if isinstance(source, str) else "".join(source).splitlines()
+        for line in lines:
+            words = line.split()
+            if len(words) >= 2 and words[0] == "%notebook_set_reference":
+                found = words[1]
+    return found
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", type=pathlib.Path)
-    parser.add_argument("--reference", required=True, help="the Data Notebook's reference")
+    parser.add_argument("--reference", help="the Data Notebook's reference (default: see above)")
     parser.add_argument("--title", help="title when the Data Notebook is created (default: the reference)")
     parser.add_argument("--url", default="http://127.0.0.1:8080/erp5")
     parser.add_argument("--user", default="zope")
@@ -65,12 +85,16 @@ def main():
     arguments = parser.parse_args()
 
     content = arguments.notebook.read_bytes()
-    json.loads(content)  # refuse to store something that is not a notebook file
+    try:
+        notebook = json.loads(content)
+    except ValueError as error:
+        sys.exit(f"{arguments.notebook} is not a notebook file (not JSON: {error})")
+    reference = arguments.reference or recorded_reference(notebook) or arguments.notebook.stem
 
     portal = Portal(arguments.url, arguments.user, arguments.password)
-    relative_url = portal.find_notebook(arguments.reference)
+    relative_url = portal.find_notebook(reference)
     if relative_url is None:
-        relative_url = portal.create_notebook(arguments.reference, arguments.title or arguments.reference)
+        relative_url = portal.create_notebook(reference, arguments.title or reference)
     portal.request("PUT", relative_url, content, "application/x-ipynb+json")
     print(f"{portal.url}/{relative_url}")
 
