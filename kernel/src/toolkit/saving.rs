@@ -19,7 +19,7 @@ use spectral::{DataArrayExport, SpectralError, human_bytes};
 
 use super::analysis::{JobProgress, PsdValue, SpectrogramValue, SpectrumValue, spectral_error};
 use super::plots::FigureValue;
-use super::wendelin::arrays::DataArrayHandle;
+use super::wendelin::arrays::{DataArrayHandle, expect_module};
 use super::wendelin::navigation::{
     DocumentHandle, HasProperties, ModuleHandle, properties_bundle, register_properties,
 };
@@ -326,21 +326,6 @@ fn fields(
             Ok((key.to_string(), json))
         })
         .collect()
-}
-
-fn expect_module(
-    module: &ModuleHandle,
-    expected: &str,
-    what: &str,
-) -> Result<(), Box<EvalAltResult>> {
-    if module.module.id() == expected {
-        return Ok(());
-    }
-    Err(format!(
-        "create: {what} in context.{expected}, not in {}",
-        module.module.id()
-    )
-    .into())
 }
 
 #[cfg(test)]

@@ -265,7 +265,9 @@ pub fn numbers(values: &rhai::Array) -> Result<Vec<f64>, Box<EvalAltResult>> {
             value
                 .as_float()
                 .or_else(|_| value.as_int().map(|i| i as f64))
-                .map_err(|type_name| format!("item {index} is a {type_name}, not a number").into())
+                .map_err(|type_name| {
+                    format!("item {index} of the array is a {type_name}, not a number").into()
+                })
         })
         .collect()
 }

@@ -268,26 +268,15 @@ fn number(properties: &Map, key: &str) -> Result<Option<f64>, Box<EvalAltResult>
 }
 
 fn numbers(values: &Array) -> Result<RealVector, Box<EvalAltResult>> {
-    let samples = values
-        .iter()
-        .enumerate()
-        .map(|(index, value)| {
-            value
-                .as_float()
-                .or_else(|_| value.as_int().map(|i| i as f64))
-                .map_err(|_| -> Box<EvalAltResult> {
-                    format!(
-                        "item {index} of the array is a {}, not a number",
-                        value.type_name()
-                    )
-                    .into()
-                })
-        })
-        .collect::<Result<Vec<f64>, _>>()?;
-    Ok(RealVector::new(samples))
+    crate::toolkit::signals::numbers(values).map(RealVector::new)
 }
 
-fn expect_module(
+/// `Ok` when `module` is the module `expected`; else the error
+/// "create: {what} in context.{expected}, not in {module}".
+///
+/// # Errors
+/// The message above.
+pub(crate) fn expect_module(
     module: &ModuleHandle,
     expected: &str,
     what: &str,
@@ -296,7 +285,7 @@ fn expect_module(
         return Ok(());
     }
     Err(format!(
-        "{what} are created in context.{expected}, not in {}",
+        "create: {what} in context.{expected}, not in {}",
         module.module.id()
     )
     .into())
@@ -309,7 +298,7 @@ fn create_array(
     source: &dyn Source,
     label: &str,
 ) -> Result<DataArrayHandle, Box<EvalAltResult>> {
-    expect_module(module, "data_array_module", "Data Arrays")?;
+    expect_module(module, "data_array_module", "Data Arrays are created")?;
     let fields = fields(properties)?;
     let progress = context.progress(&format!("writing {label} to a Data Array"));
     let started = std::time::Instant::now();
