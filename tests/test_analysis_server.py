@@ -156,3 +156,19 @@ def test_image_read_by_reference_is_the_saved_png(kc, wendelin_server):  # noqa:
     raw = wendelin_server.raw(url)
     shown = result(run_ok(kc, "again"))
     assert base64.b64decode(shown["data"]["image/png"]) == raw
+
+
+def test_saved_image_and_spectrum_found_again_through_navigation(kc, wendelin_server):  # noqa: F811
+    # regression: an Image looked up by id showed as a bare document, and a
+    # <c16 spectrum looked up by reference failed with 'invalid dtype "<c16"'
+    run_ok(kc, 'let nav_fig = plot(left, #{width: 200, height: 100}); let nav_img = context.image_module.create(#{reference: "nav-image"}, nav_fig);')
+    run_ok(kc, 'context.data_array_module.create(#{reference: "nav-spectrum"}, rfft(left.slice(0, 4096)));')
+    image_id = result(run_ok(kc, "nav_img.id"))["data"]["text/plain"].strip('"')
+
+    shown = result(run_ok(kc, f'context.image_module["{image_id}"]'))
+    raw = wendelin_server.raw(f"image_module/{image_id}")
+    assert base64.b64decode(shown["data"]["image/png"]) == raw
+
+    found = result(run_ok(kc, 'context.data_array_module.by_reference("nav-spectrum")'))
+    assert "nav-spectrum" in found["data"]["text/plain"]
+    assert result(run_ok(kc, 'context.data_array_module.by_reference("nav-spectrum").portal_type'))["data"]["text/plain"] == '"Data Array"'

@@ -123,8 +123,8 @@ fn unknown_message(name: &str) -> String {
 fn store(name: &str, argument: &str, context: &CellContext) -> String {
     let config = context.config();
     if name == "my_notebooks" {
-        // TODO: list the Data Notebooks once the Wendelin toolkit handles
-        // this magic through `Toolkit::magic`.
+        // the Wendelin toolkit answers this magic through `Toolkit::magic`;
+        // this is what a kernel without it says
         return "%my_notebooks needs the Wendelin toolkit, which this kernel does not load yet"
             .to_string();
     }

@@ -65,13 +65,8 @@ impl Toolkit for Saving {
 // ---------------------------------------------------------------------
 // images
 
-/// An Image document, shown inline from the bytes the server holds.
-///
-/// TODO: `context.image_module["1"]` still gives the Wendelin binding's
-/// plain `Document`; its `typed_document` (wendelin/navigation.rs) should
-/// return this type for portal type "Image", and a `Document` for a Data
-/// Array whose dtype bigfile-reader cannot decode (`<c16`), which now
-/// fails. Ends when the Wendelin binding makes that one-line change.
+/// An Image document, shown inline from the bytes the server holds; what
+/// `module["1"]` gives for an Image and what saving a figure returns.
 #[derive(Clone)]
 pub struct ImageHandle {
     /// The bigfile-reader document.

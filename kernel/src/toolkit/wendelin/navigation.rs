@@ -188,10 +188,16 @@ pub fn typed_document(document: Document) -> Result<Dynamic, Box<EvalAltResult>>
         "Data Stream" => Dynamic::from(DataStreamHandle {
             stream: document.into_data_stream().map_err(reader_error)?,
         }),
-        "Data Array" => Dynamic::from(DataArrayHandle {
-            array: document.clone().into_data_array().map_err(reader_error)?,
-            document,
-        }),
+        "Data Array" => match document.clone().into_data_array() {
+            Ok(array) => Dynamic::from(DataArrayHandle { array, document }),
+            // an array of a dtype the reader does not decode (a `<c16`
+            // spectrum) still shows its properties
+            Err(error) => {
+                tracing::debug!(%error, "data array kept as a plain document");
+                Dynamic::from(DocumentHandle { document })
+            }
+        },
+        "Image" => Dynamic::from(crate::toolkit::saving::ImageHandle { document }),
         "Data Notebook" => Dynamic::from(DataNotebookHandle {
             notebook: document.into_data_notebook().map_err(reader_error)?,
         }),
