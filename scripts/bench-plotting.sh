@@ -22,8 +22,8 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-plotting}"
-cargo build --release -q -p plotting --example bench
-bench="$CARGO_TARGET_DIR/release/examples/bench"
+cargo build --release -q -p plotting --example bench_plotting
+bench="$CARGO_TARGET_DIR/release/examples/bench_plotting"
 
 echo "== line plot of $points points, 1000×400 px"
 rust_line="$("$bench" line "$points" "$out/rust-line.png" | awk '/rust_line_seconds/ {print $2}')"

@@ -5,7 +5,7 @@
   python bench-spectral.py report RUST.jsonl PYTHON.jsonl
 
 Each measurement prints one JSON object, like the Rust side (the
-`bench` example of the spectral crate); `report` joins the two and prints
+`bench_spectral` example of the spectral crate); `report` joins the two and prints
 the ratios. Peak memory is ru_maxrss (VmHWM) of this process so far.
 """
 

@@ -35,8 +35,8 @@ done
 bash scripts/python-env.sh
 python=.venv/bin/python
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --release --quiet -p spectral --example bench
-bench="$target/release/examples/bench"
+cargo build --release --quiet -p spectral --example bench_spectral
+bench="$target/release/examples/bench_spectral"
 
 # one core, one thread each, so neither side gets a second core
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
