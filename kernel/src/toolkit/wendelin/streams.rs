@@ -20,6 +20,7 @@ use super::{cancellable, reader_error};
 use crate::context::{CellContext, interrupted_error};
 use crate::display::{Displayable, MimeBundle};
 use crate::toolkit::Registrar;
+use crate::toolkit::saving::ImageHandle;
 use crate::toolkit::signals::group_digits;
 
 /// Reads of at least this many bytes show a progress display.
@@ -337,6 +338,8 @@ fn register_array_readers(registrar: &mut Registrar<'_>) {
 }
 
 /// A reader over another document fails naming its type.
+/// `BigFileReader` of a document that holds no stream of samples (an
+/// Image, an Ingestion Policy) fails naming its type and what would work.
 fn register_wrong_readers(registrar: &mut Registrar<'_>) {
     let engine = registrar.engine();
     engine.register_fn(
@@ -349,6 +352,18 @@ fn register_wrong_readers(registrar: &mut Registrar<'_>) {
         "BigFileReader",
         |document: DocumentHandle, _: Map| -> Result<ReaderHandle, Box<EvalAltResult>> {
             Err(wrong_type(document.document.properties()))
+        },
+    );
+    engine.register_fn(
+        "BigFileReader",
+        |image: ImageHandle| -> Result<ReaderHandle, Box<EvalAltResult>> {
+            Err(wrong_type(image.document.properties()))
+        },
+    );
+    engine.register_fn(
+        "BigFileReader",
+        |image: ImageHandle, _: Map| -> Result<ReaderHandle, Box<EvalAltResult>> {
+            Err(wrong_type(image.document.properties()))
         },
     );
 }
