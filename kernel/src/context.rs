@@ -368,6 +368,31 @@ impl Progress for ProgressDisplay {
     }
 }
 
+/// A context over an in-memory iopub channel of `capacity` messages, inside
+/// an execute request, for unit tests of the engine and the toolkits.
+#[cfg(test)]
+pub(crate) fn test_context(
+    capacity: usize,
+) -> (
+    CellContext,
+    tokio::sync::mpsc::Receiver<crate::wire::Message>,
+) {
+    let (iopub, receiver) = tokio::sync::mpsc::channel(capacity);
+    let (requests, _) = tokio::sync::mpsc::unbounded_channel();
+    let (_, replies) = std::sync::mpsc::channel();
+    let stdin = StdinBridge {
+        requests,
+        replies: Mutex::new(replies),
+    };
+    let output = Output::new(iopub, "s");
+    output.begin(
+        &crate::wire::Message::new("execute_request", "c", None, json!({})),
+        false,
+    );
+    let context = CellContext::new(output, SessionConfig::default(), stdin);
+    (context, receiver)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

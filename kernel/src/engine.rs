@@ -411,24 +411,10 @@ fn cell_error(ename: &str, evalue: String, position: Position, source_line: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{SessionConfig, StdinBridge};
-    use crate::output::Output;
     use crate::wire::Message;
 
     fn session() -> (Session, tokio::sync::mpsc::Receiver<Message>) {
-        let (iopub, receiver) = tokio::sync::mpsc::channel(4096);
-        let (requests, _) = tokio::sync::mpsc::unbounded_channel();
-        let (_, replies) = std::sync::mpsc::channel();
-        let stdin = StdinBridge {
-            requests,
-            replies: std::sync::Mutex::new(replies),
-        };
-        let output = Output::new(iopub, "s");
-        output.begin(
-            &Message::new("execute_request", "c", None, serde_json::json!({})),
-            false,
-        );
-        let context = CellContext::new(output, SessionConfig::default(), stdin);
+        let (context, receiver) = crate::context::test_context(4096);
         (
             Session::new(context, crate::toolkit::default_toolkits()),
             receiver,

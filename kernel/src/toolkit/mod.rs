@@ -135,10 +135,8 @@ pub fn to_rhai_array<T: Clone + Send + Sync + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{SessionConfig, StdinBridge};
     use crate::display::MimeBundle;
     use crate::engine::Session;
-    use crate::output::Output;
     use crate::wire::Message;
 
     #[derive(Clone)]
@@ -180,19 +178,7 @@ mod tests {
     }
 
     fn session() -> (Session, tokio::sync::mpsc::Receiver<Message>) {
-        let (iopub, receiver) = tokio::sync::mpsc::channel(256);
-        let (requests, _) = tokio::sync::mpsc::unbounded_channel();
-        let (_, replies) = std::sync::mpsc::channel();
-        let stdin = StdinBridge {
-            requests,
-            replies: std::sync::Mutex::new(replies),
-        };
-        let output = Output::new(iopub, "s");
-        output.begin(
-            &Message::new("execute_request", "c", None, serde_json::json!({})),
-            false,
-        );
-        let context = CellContext::new(output, SessionConfig::default(), stdin);
+        let (context, receiver) = crate::context::test_context(256);
         (Session::new(context, vec![Box::new(Weather)]), receiver)
     }
 
