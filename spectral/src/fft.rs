@@ -179,14 +179,9 @@ fn rfft_in_memory(
     len: u64,
     progress: &dyn Progress,
 ) -> Result<Vec<Complex64>, SpectralError> {
-    let mut input = vec![0.0; len as usize];
-    progress.phase("reading");
-    for start in (0..input.len()).step_by(DEFAULT_CHUNK_LEN) {
-        progress.check()?;
-        let end = (start + DEFAULT_CHUNK_LEN).min(input.len());
-        read_padded_real(source, start as u64, &mut input[start..end])?;
-        progress.advance(end as u64, len);
-    }
+    let mut input = read_whole(len, progress, |start, out| {
+        read_padded_real(source, start, out)
+    })?;
 
     progress.phase("transform");
     let plan = real_forward_plan(len as usize);
@@ -203,14 +198,9 @@ fn fft_in_memory(
     len: u64,
     progress: &dyn Progress,
 ) -> Result<Vec<Complex64>, SpectralError> {
-    let mut buffer = vec![Complex64::default(); len as usize];
-    progress.phase("reading");
-    for start in (0..buffer.len()).step_by(DEFAULT_CHUNK_LEN) {
-        progress.check()?;
-        let end = (start + DEFAULT_CHUNK_LEN).min(buffer.len());
-        read_padded_complex(source, start as u64, &mut buffer[start..end])?;
-        progress.advance(end as u64, len);
-    }
+    let mut buffer = read_whole(len, progress, |start, out| {
+        read_padded_complex(source, start, out)
+    })?;
 
     progress.phase("transform");
     let plan = complex_plan(len as usize, Direction::Forward);
@@ -259,6 +249,24 @@ fn rfft_out_of_core(
 }
 
 /// Samples `start ..` of `source`, zeros past its end.
+/// `len` values read chunk by chunk with `read(start, chunk)`, reporting
+/// the "reading" phase and stopping when cancelled.
+fn read_whole<T: Default + Clone>(
+    len: u64,
+    progress: &dyn Progress,
+    mut read: impl FnMut(u64, &mut [T]) -> Result<(), SpectralError>,
+) -> Result<Vec<T>, SpectralError> {
+    let mut values = vec![T::default(); len as usize];
+    progress.phase("reading");
+    for start in (0..values.len()).step_by(DEFAULT_CHUNK_LEN) {
+        progress.check()?;
+        let end = (start + DEFAULT_CHUNK_LEN).min(values.len());
+        read(start as u64, &mut values[start..end])?;
+        progress.advance(end as u64, len);
+    }
+    Ok(values)
+}
+
 fn read_padded_real(source: &dyn Source, start: u64, out: &mut [f64]) -> Result<(), SpectralError> {
     let available = source.len().saturating_sub(start).min(out.len() as u64) as usize;
     if available > 0 {
